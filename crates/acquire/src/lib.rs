@@ -1,0 +1,1 @@
+//! Image acquisition: references, registry client, archives, streaming layer walk.

@@ -1,0 +1,1 @@
+//! Package catalogers: OS detection, OS and language package inventories.

@@ -1,0 +1,1 @@
+//! Agentless Kubernetes discovery: snapshots through the API, manifests, doctor.

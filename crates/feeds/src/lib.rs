@@ -1,0 +1,1 @@
+//! Vulnerability feeds: OSV, KEV, EPSS, Exploit-DB sync and the local advisory database.

@@ -1,0 +1,1 @@
+//! Version comparison per ecosystem, vulnerability matching and risk priority.

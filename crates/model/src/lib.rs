@@ -1,0 +1,16 @@
+//! Shared vocabulary of Crowsnest.
+//!
+//! Every stage (acquire, catalog, feeds, matcher, discover, graph, store, server) speaks
+//! in these types so that stages never import each other sideways. This crate does no
+//! I/O: it holds data types and pure functions over them.
+
+pub mod advisory;
+pub mod digest;
+pub mod layer;
+pub mod package;
+pub mod path;
+pub mod severity;
+
+pub use digest::{Digest, DigestError};
+pub use package::{Distro, Package, PackageKind, SourcePackage};
+pub use severity::Severity;

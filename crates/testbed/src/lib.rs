@@ -1,0 +1,49 @@
+//! Test-only access to the test bed that `scripts/testenv/up` builds and starts.
+//!
+//! Integration tests that need a real part ask for it here. Under `scripts/test`
+//! (`CROWSNEST_TESTBED=required`) a missing part fails the test; in a developer's ad-hoc
+//! `cargo test` it is skipped with a message, so unit tests stay runnable anywhere.
+
+use std::path::PathBuf;
+
+/// Whether the test bed must be present (set by `scripts/test`).
+pub fn required() -> bool {
+    std::env::var("CROWSNEST_TESTBED").is_ok_and(|v| v == "required")
+}
+
+/// Reads a test-bed variable. Returns `None` (after printing why) when it is missing
+/// and the test bed is optional; panics when it is required.
+pub fn var(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(v) if !v.is_empty() => Some(v),
+        _ if required() => panic!(
+            "test bed variable {name} is not set: run the suite with `bash scripts/test` \
+             (or `bash scripts/testenv/up && source ~/.cache/crowsnest/testbed/env.sh`)"
+        ),
+        _ => {
+            eprintln!("skipping: test bed variable {name} is not set (run bash scripts/test)");
+            None
+        }
+    }
+}
+
+/// A path-valued test-bed variable.
+pub fn path(name: &str) -> Option<PathBuf> {
+    var(name).map(PathBuf::from)
+}
+
+/// `../shared` beside the clone: feeds and test vectors. Always required: it is part of
+/// every checkout's layout, not of the test bed.
+pub fn shared() -> PathBuf {
+    if let Ok(p) = std::env::var("CROWSNEST_SHARED") {
+        return PathBuf::from(p);
+    }
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let candidate = here.join("../../../shared");
+    assert!(
+        candidate.join("feeds").is_dir(),
+        "../shared (feeds, test vectors) not found beside the clone at {}",
+        candidate.display()
+    );
+    candidate
+}
