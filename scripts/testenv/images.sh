@@ -238,7 +238,7 @@ download_debs() {
   echo "deb [arch=$arch] $MIRROR bookworm main" >"$apt_dir/sources.list"
   local opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o "Dir::Etc::SourceParts=$apt_dir/parts"
     -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
-    -o "APT::Architecture=$arch" -o "APT::Architectures::=$arch" -o "Debug::NoLocking=1")
+    -o "APT::Architecture=$arch" -o "APT::Architectures::=$arch" -o "Debug::NoLocking=1" -o "APT::Sandbox::User=root")
   bounded 600 apt-get "${opts[@]}" update -qq
   (cd "$dest" && bounded 600 apt-get "${opts[@]}" download -qq "busybox-static:$arch" "base-files:$arch")
 }
@@ -283,7 +283,7 @@ build_multiarch() {
     '.manifests = [{mediaType: "application/vnd.oci.image.index.v1+json", digest: $d, size: $s, annotations: {"org.opencontainers.image.ref.name": $tag}}]' \
     "$layout/index.json" >"$layout/index.json.new"
   mv "$layout/index.json.new" "$layout/index.json"
-  rm -rf "$WORK/$name"
+  rm -rf "$WORK/$name" "$WORK/apt-amd64" "$WORK/apt-arm64"
   local out="$FX/truth/$name"
   rm -rf "$out" && mkdir -p "$out"
   jq -r '.manifests[] | [.platform.os + "/" + .platform.architecture + (if .platform.variant then "/" + .platform.variant else "" end), .digest] | @tsv' \
@@ -309,9 +309,24 @@ build_variants() {
   cp -a "$FX/truth/debian-bookworm" "$FX/truth/debian-bookworm-zstd"
 }
 
+# The builds that do not depend on debian-bookworm run beside it (debootstrap and the
+# downloads wait on the network and on dpkg more than on the CPU); their output goes to
+# $WORK/<name>.log and is shown when they fail.
+report_background() {
+  local name="$1" pid="$2"
+  if ! wait "$pid"; then
+    echo "building $name failed; its log:" >&2
+    tail -30 "$WORK/$name.log" >&2
+    return 1
+  fi
+}
+build_cached debian-bullseye "$V_BULLSEYE" build_debian debian-bullseye bullseye 11 >"$WORK/debian-bullseye.log" 2>&1 &
+bullseye_pid=$!
+build_cached multiarch "$V_MULTIARCH" build_multiarch >"$WORK/multiarch.log" 2>&1 &
+multiarch_pid=$!
 build_cached debian-bookworm "$V_BOOKWORM" build_debian debian-bookworm bookworm 12
-build_cached debian-bullseye "$V_BULLSEYE" build_debian debian-bullseye bullseye 11
 build_cached app-bookworm "$V_APP" build_app
 build_cached whiteout "$V_WHITEOUT" build_whiteout
-build_cached multiarch "$V_MULTIARCH" build_multiarch
 build_cached variants "$V_VARIANTS+$V_APP" build_variants
+report_background debian-bullseye "$bullseye_pid"
+report_background multiarch "$multiarch_pid"
