@@ -2,6 +2,8 @@
 //!
 //! This is a core crate: it does no I/O. Callers hand it strings and advisory records.
 
+pub mod range;
 pub mod version;
 
+pub use range::{RangeError, Verdict, evaluate};
 pub use version::{VersionError, VersionScheme};
