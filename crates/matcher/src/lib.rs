@@ -2,6 +2,7 @@
 //!
 //! This is a core crate: it does no I/O. Callers hand it strings and advisory records.
 
+pub mod cvss;
 pub mod range;
 pub mod version;
 
