@@ -1,1 +1,3 @@
 //! Image acquisition: references, registry client, archives, streaming layer walk.
+
+pub mod walk;

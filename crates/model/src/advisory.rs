@@ -140,7 +140,10 @@ mod tests {
         }"#;
         let a: Advisory = serde_json::from_str(json).unwrap();
         assert_eq!(a.primary_id(), "CVE-2021-44228");
-        assert_eq!(a.affected[0].ranges[0].events[1], Event::Fixed("2.3.1".into()));
+        assert_eq!(
+            a.affected[0].ranges[0].events[1],
+            Event::Fixed("2.3.1".into())
+        );
     }
 
     #[test]

@@ -70,7 +70,12 @@ pub trait LayerAnalyzer: Sync {
     fn wants(&self, path: &str, size: u64, mode: u32) -> bool;
 
     /// Analyzes one file. An `Err` is recorded against the file; the walk goes on.
-    fn analyze(&self, path: &str, size: u64, content: &mut dyn Read) -> Result<Self::Output, String>;
+    fn analyze(
+        &self,
+        path: &str,
+        size: u64,
+        content: &mut dyn Read,
+    ) -> Result<Self::Output, String>;
 }
 
 /// Everything a walk of one layer yields.
@@ -123,7 +128,10 @@ impl SquashedFs {
             for entry in &layer.entries {
                 // A non-directory replacing a directory hides everything under it.
                 if entry.kind != EntryKind::Dir
-                    && fs.files.get(&entry.path).is_some_and(|v| v.entry.kind == EntryKind::Dir)
+                    && fs
+                        .files
+                        .get(&entry.path)
+                        .is_some_and(|v| v.entry.kind == EntryKind::Dir)
                 {
                     fs.remove_below(&entry.path);
                 }
@@ -140,7 +148,11 @@ impl SquashedFs {
     }
 
     fn remove_below(&mut self, dir: &str) {
-        let prefix = if dir == "/" { "/".to_string() } else { format!("{dir}/") };
+        let prefix = if dir == "/" {
+            "/".to_string()
+        } else {
+            format!("{dir}/")
+        };
         let doomed: Vec<String> = self
             .files
             .range(prefix.clone()..)
@@ -212,20 +224,30 @@ impl SquashedFs {
                 };
                 continue 'restart;
             }
-            return Ok(if current.is_empty() { "/".to_string() } else { current });
+            return Ok(if current.is_empty() {
+                "/".to_string()
+            } else {
+                current
+            });
         }
     }
 
     /// Resolves `path` and returns the visible regular file there, if any.
     pub fn lookup(&self, path: &str) -> Result<Option<&Visible>, ResolveError> {
         let resolved = self.resolve(path)?;
-        Ok(self.files.get(&resolved).filter(|v| v.entry.kind == EntryKind::File))
+        Ok(self
+            .files
+            .get(&resolved)
+            .filter(|v| v.entry.kind == EntryKind::File))
     }
 
     /// Whether a directory (possibly implied by its children) is visible at `path`.
     pub fn dir_exists(&self, path: &str) -> bool {
         path == "/"
-            || self.files.get(path).is_some_and(|v| v.entry.kind == EntryKind::Dir)
+            || self
+                .files
+                .get(path)
+                .is_some_and(|v| v.entry.kind == EntryKind::Dir)
             || self.walk(path).any(|(p, _)| parent(p) == path)
     }
 }
@@ -262,7 +284,12 @@ mod tests {
         }
     }
 
-    fn layer(n: u8, entries: Vec<FileEntry>, whiteouts: &[&str], opaque: &[&str]) -> LayerContents<()> {
+    fn layer(
+        n: u8,
+        entries: Vec<FileEntry>,
+        whiteouts: &[&str],
+        opaque: &[&str],
+    ) -> LayerContents<()> {
         LayerContents {
             diff_id: digest(n),
             entries,
@@ -276,7 +303,12 @@ mod tests {
 
     #[test]
     fn whiteouts_and_opaque_dirs_hide_lower_files() {
-        let l0 = layer(0, vec![file("/a/x"), file("/a/y"), file("/b/z"), file("/c")], &[], &[]);
+        let l0 = layer(
+            0,
+            vec![file("/a/x"), file("/a/y"), file("/b/z"), file("/c")],
+            &[],
+            &[],
+        );
         let l1 = layer(1, vec![file("/a/new")], &["/c"], &["/a"]);
         let l2 = layer(2, vec![file("/c")], &[], &[]);
         let fs = SquashedFs::build([&l0, &l1, &l2]);
@@ -292,7 +324,12 @@ mod tests {
 
     #[test]
     fn whiteout_of_directory_removes_its_tree() {
-        let l0 = layer(0, vec![file("/usr/lib/python3/dist-packages/x/METADATA")], &[], &[]);
+        let l0 = layer(
+            0,
+            vec![file("/usr/lib/python3/dist-packages/x/METADATA")],
+            &[],
+            &[],
+        );
         let l1 = layer(1, vec![], &["/usr/lib/python3"], &[]);
         let fs = SquashedFs::build([&l0, &l1]);
         assert_eq!(fs.iter().count(), 0);
@@ -312,17 +349,34 @@ mod tests {
             &[],
         );
         let fs = SquashedFs::build([&l0]);
-        assert_eq!(fs.resolve("/etc/os-release").unwrap(), "/usr/lib/os-release");
-        assert_eq!(fs.resolve("/lib/os-release").unwrap(), "/usr/lib/os-release");
+        assert_eq!(
+            fs.resolve("/etc/os-release").unwrap(),
+            "/usr/lib/os-release"
+        );
+        assert_eq!(
+            fs.resolve("/lib/os-release").unwrap(),
+            "/usr/lib/os-release"
+        );
         assert_eq!(fs.resolve("/escape").unwrap(), "/usr/lib/os-release");
         assert!(fs.lookup("/lib/os-release").unwrap().is_some());
     }
 
     #[test]
     fn symlink_loops_end_with_an_error() {
-        let l0 = layer(0, vec![link("/a", "/b"), link("/b", "/a"), link("/self", "self")], &[], &[]);
+        let l0 = layer(
+            0,
+            vec![link("/a", "/b"), link("/b", "/a"), link("/self", "self")],
+            &[],
+            &[],
+        );
         let fs = SquashedFs::build([&l0]);
-        assert!(matches!(fs.resolve("/a/x"), Err(ResolveError::TooManyLinks(_))));
-        assert!(matches!(fs.resolve("/self"), Err(ResolveError::TooManyLinks(_))));
+        assert!(matches!(
+            fs.resolve("/a/x"),
+            Err(ResolveError::TooManyLinks(_))
+        ));
+        assert!(matches!(
+            fs.resolve("/self"),
+            Err(ResolveError::TooManyLinks(_))
+        ));
     }
 }

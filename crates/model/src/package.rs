@@ -179,7 +179,10 @@ mod tests {
 
     #[test]
     fn osv_ecosystems_for_distros() {
-        assert_eq!(distro("debian", "12").osv_ecosystem().as_deref(), Some("Debian:12"));
+        assert_eq!(
+            distro("debian", "12").osv_ecosystem().as_deref(),
+            Some("Debian:12")
+        );
         assert_eq!(
             distro("alpine", "3.19.1").osv_ecosystem().as_deref(),
             Some("Alpine:v3.19")
@@ -188,8 +191,14 @@ mod tests {
             distro("ubuntu", "22.04").osv_ecosystem().as_deref(),
             Some("Ubuntu:22.04:LTS")
         );
-        assert_eq!(distro("ubuntu", "23.10").osv_ecosystem().as_deref(), Some("Ubuntu:23.10"));
-        assert_eq!(distro("almalinux", "9.3").osv_ecosystem().as_deref(), Some("AlmaLinux:9"));
+        assert_eq!(
+            distro("ubuntu", "23.10").osv_ecosystem().as_deref(),
+            Some("Ubuntu:23.10")
+        );
+        assert_eq!(
+            distro("almalinux", "9.3").osv_ecosystem().as_deref(),
+            Some("AlmaLinux:9")
+        );
         assert_eq!(distro("plan9", "4").osv_ecosystem(), None);
         assert_eq!(distro("alpine", "").osv_ecosystem(), None);
     }
@@ -197,7 +206,10 @@ mod tests {
     #[test]
     fn language_ecosystems() {
         assert_eq!(PackageKind::Python.osv_language_ecosystem(), Some("PyPI"));
-        assert_eq!(PackageKind::Cargo.osv_language_ecosystem(), Some("crates.io"));
+        assert_eq!(
+            PackageKind::Cargo.osv_language_ecosystem(),
+            Some("crates.io")
+        );
         assert_eq!(PackageKind::Deb.osv_language_ecosystem(), None);
         assert!(PackageKind::Rpm.is_os());
     }

@@ -104,7 +104,10 @@ mod tests {
     #[test]
     fn normalizes_usual_tar_names() {
         assert_eq!(normalize("./etc/os-release").unwrap(), "/etc/os-release");
-        assert_eq!(normalize("etc//apt/./sources.list").unwrap(), "/etc/apt/sources.list");
+        assert_eq!(
+            normalize("etc//apt/./sources.list").unwrap(),
+            "/etc/apt/sources.list"
+        );
         assert_eq!(normalize("/usr/lib/").unwrap(), "/usr/lib");
         assert_eq!(normalize("a/b/../c").unwrap(), "/a/c");
         assert_eq!(normalize("./").unwrap(), "/");
@@ -123,9 +126,15 @@ mod tests {
 
     #[test]
     fn joins_symlink_targets_inside_root() {
-        assert_eq!(join_link("/etc/os-release", "../usr/lib/os-release"), "/usr/lib/os-release");
+        assert_eq!(
+            join_link("/etc/os-release", "../usr/lib/os-release"),
+            "/usr/lib/os-release"
+        );
         assert_eq!(join_link("/lib", "usr/lib"), "/usr/lib");
-        assert_eq!(join_link("/a/b", "../../../../../etc/shadow"), "/etc/shadow");
+        assert_eq!(
+            join_link("/a/b", "../../../../../etc/shadow"),
+            "/etc/shadow"
+        );
         assert_eq!(join_link("/a/b", "/x/./y"), "/x/y");
     }
 

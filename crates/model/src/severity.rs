@@ -85,7 +85,10 @@ mod tests {
         assert!(Severity::Critical > Severity::High);
         assert!(Severity::Low > Severity::Negligible);
         assert_eq!("Moderate".parse::<Severity>().unwrap(), Severity::Medium);
-        assert_eq!("unimportant".parse::<Severity>().unwrap(), Severity::Negligible);
+        assert_eq!(
+            "unimportant".parse::<Severity>().unwrap(),
+            Severity::Negligible
+        );
         assert!("bogus".parse::<Severity>().is_err());
         assert_eq!(Severity::from_cvss_score(10.0), Severity::Critical);
         assert_eq!(Severity::from_cvss_score(7.0), Severity::High);
