@@ -177,7 +177,8 @@ impl<R: Read> Read for LimitedReader<R> {
 /// for draining and digest checking at the end.
 enum Decoder<R: BufRead> {
     Plain(R),
-    Gzip(flate2::bufread::MultiGzDecoder<R>),
+    // Boxed: the inflate state is large and the other variants are small.
+    Gzip(Box<flate2::bufread::MultiGzDecoder<R>>),
     Zstd(zstd::stream::read::Decoder<'static, R>),
 }
 
@@ -269,7 +270,9 @@ pub fn walk_layer<A: LayerAnalyzer>(
 
     let decoder = match compression {
         Compression::None => Decoder::Plain(compressed),
-        Compression::Gzip => Decoder::Gzip(flate2::bufread::MultiGzDecoder::new(compressed)),
+        Compression::Gzip => {
+            Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(compressed)))
+        }
         Compression::Zstd => Decoder::Zstd(
             zstd::stream::read::Decoder::with_buffer(compressed).map_err(|source| {
                 WalkError::Decompress {
