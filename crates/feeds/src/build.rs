@@ -160,8 +160,9 @@ impl DbBuilder {
                             advisory.id
                         ])?;
                     }
-                    let mut aliases: HashSet<&str> = advisory.all_ids().skip(1).collect();
-                    aliases.extend(advisory.related.iter().map(String::as_str));
+                    // Aliases and `upstream` ids name the same vulnerability; `related` ids do
+                    // not, so they stay out of the alias index.
+                    let aliases: HashSet<&str> = advisory.all_ids().skip(1).collect();
                     for alias in aliases {
                         insert_alias.execute(params![feed, alias, advisory.id])?;
                     }

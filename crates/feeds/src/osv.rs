@@ -6,7 +6,7 @@
 
 use std::io::{Read, Seek};
 
-use crowsnest_model::advisory::{Advisory, Event, RangeKind};
+use crowsnest_model::advisory::{Advisory, Event};
 
 use crate::limits::{BadRecords, CappedReader};
 
@@ -132,9 +132,9 @@ pub fn parse_advisory(bytes: &[u8]) -> Result<Advisory, String> {
 const MAX_ID_LEN: usize = 256;
 
 /// Rejects records no matcher could use faithfully: a missing or odd id, an affected
-/// package without ecosystem or name, a range without an `introduced` event or with an
-/// empty version, a range that introduces and fixes at the same version (it covers
-/// nothing, so it is a broken record rather than a statement about a version).
+/// package without ecosystem or name, a range without events, without an `introduced`
+/// event or with an empty version. (An `introduced X` / `fixed X` pair is legal: real
+/// RustSec and PyPA records use such empty intervals, so they are kept.)
 pub fn validate(advisory: &Advisory) -> Result<(), String> {
     check_id("id", &advisory.id)?;
     for alias in advisory
@@ -156,31 +156,21 @@ pub fn validate(advisory: &Advisory) -> Result<(), String> {
             if range.events.is_empty() {
                 return Err(format!("{at}: a range without events"));
             }
-            let mut introduced = Vec::new();
-            let mut ends = Vec::new();
+            let mut has_introduced = false;
             for event in &range.events {
-                let (value, is_start) = match event {
-                    Event::Introduced(v) => (v, true),
-                    Event::Fixed(v) | Event::LastAffected(v) | Event::Limit(v) => (v, false),
+                let value = match event {
+                    Event::Introduced(v) => {
+                        has_introduced = true;
+                        v
+                    }
+                    Event::Fixed(v) | Event::LastAffected(v) | Event::Limit(v) => v,
                 };
                 if value.trim().is_empty() {
                     return Err(format!("{at}: an event with an empty version"));
                 }
-                if is_start {
-                    introduced.push(value);
-                } else if matches!(event, Event::Fixed(_)) {
-                    ends.push(value);
-                }
             }
-            if introduced.is_empty() {
+            if !has_introduced {
                 return Err(format!("{at}: a range without an \"introduced\" event"));
-            }
-            if range.kind != RangeKind::Git
-                && let Some(v) = introduced.iter().find(|v| ends.contains(v))
-            {
-                return Err(format!(
-                    "{at}: impossible range: introduced and fixed at the same version {v}"
-                ));
             }
         }
     }
@@ -243,9 +233,13 @@ mod tests {
 
     #[test]
     fn impossible_range_is_rejected() {
-        let rec = br#"{"id":"X-2","affected":[{"package":{"ecosystem":"npm","name":"a"},"ranges":[{"type":"SEMVER","events":[{"introduced":"1.0.0"},{"fixed":"1.0.0"}]}]}]}"#;
+        let rec = br#"{"id":"X-2","affected":[{"package":{"ecosystem":"npm","name":"a"},"ranges":[{"type":"SEMVER","events":[]}]}]}"#;
         let err = parse_advisory(rec).unwrap_err();
-        assert!(err.contains("impossible range"), "{err}");
+        assert!(err.contains("a range without events"), "{err}");
+        let empty = br#"{"id":"X-4","affected":[{"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":" "}]}]}]}"#;
+        assert!(parse_advisory(empty).unwrap_err().contains("empty version"));
+        let empty_interval = br#"{"id":"X-5","affected":[{"ranges":[{"type":"SEMVER","events":[{"introduced":"1.0.0"},{"fixed":"1.0.0"}]}]}]}"#;
+        assert!(parse_advisory(empty_interval).is_ok());
         let unknown_event = br#"{"id":"X-3","affected":[{"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"broken":"1"}]}]}]}"#;
         assert!(parse_advisory(unknown_event).is_err());
     }
