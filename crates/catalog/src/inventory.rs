@@ -34,6 +34,9 @@ struct Record<'a> {
     until: usize,
 }
 
+/// dpkg file lists by (package, architecture): the list's path and the files in it.
+type DpkgLists<'a> = HashMap<(&'a str, Option<&'a str>), (&'a str, &'a [String])>;
+
 /// Identity of a package across per-layer copies of its database.
 type Key = (PackageKind, String, String, Option<String>, Option<u32>);
 
@@ -84,7 +87,7 @@ pub fn inventory(layers: &[LayerContents<Artifact>]) -> Inventory {
         |index: Option<usize>| index.and_then(|i| layers.get(i)).map(|l| l.diff_id.clone());
 
     // dpkg keeps file lists apart from the status: (package, arch) → (list path, files).
-    let mut dpkg_files: HashMap<(&str, Option<&str>), (&str, &[String])> = HashMap::new();
+    let mut dpkg_files: DpkgLists = HashMap::new();
     for (path, record) in &visible {
         if let Artifact::DpkgFiles {
             package,
@@ -318,10 +321,10 @@ fn detect_distro(fs: &SquashedFs, visible: &BTreeMap<&str, &Record>) -> Option<D
     });
     let mut distro = found.next()?;
     // Debian testing's os-release has no VERSION_ID; debian_version may still say more.
-    if distro.version_id.is_empty() {
-        if let Some(other) = found.find(|d| d.id == distro.id && !d.version_id.is_empty()) {
-            distro.version_id = other.version_id;
-        }
+    if distro.version_id.is_empty()
+        && let Some(other) = found.find(|d| d.id == distro.id && !d.version_id.is_empty())
+    {
+        distro.version_id = other.version_id;
     }
     Some(distro)
 }
@@ -380,4 +383,284 @@ fn os_purl(os: &OsPackage, distro: Option<&Distro>) -> String {
         Ok(purl.to_string())
     };
     build().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crowsnest_model::Digest;
+    use crowsnest_model::digest::Algorithm;
+    use crowsnest_model::layer::{Analyzed, FileEntry};
+
+    fn digest(n: u8) -> Digest {
+        Digest::from_bytes(Algorithm::Sha256, &[n; 32])
+    }
+
+    fn file(path: &str) -> FileEntry {
+        FileEntry {
+            path: path.into(),
+            kind: EntryKind::File,
+            size: 1,
+            mode: 0o644,
+        }
+    }
+
+    struct Layer(LayerContents<Artifact>);
+
+    impl Layer {
+        fn new(n: u8) -> Layer {
+            Layer(LayerContents {
+                diff_id: digest(n),
+                entries: vec![],
+                whiteouts: vec![],
+                opaque_dirs: vec![],
+                analyzed: vec![],
+                errors: vec![],
+                uncompressed_size: 0,
+            })
+        }
+        fn with(mut self, path: &str, result: Result<Artifact, String>) -> Layer {
+            self.0.entries.push(file(path));
+            self.0.analyzed.push(Analyzed {
+                path: path.into(),
+                result,
+            });
+            self
+        }
+        fn link(mut self, path: &str, target: &str) -> Layer {
+            self.0.entries.push(FileEntry {
+                path: path.into(),
+                kind: EntryKind::Symlink(target.into()),
+                size: 0,
+                mode: 0o777,
+            });
+            self
+        }
+        fn whiteout(mut self, path: &str) -> Layer {
+            self.0.whiteouts.push(path.into());
+            self
+        }
+    }
+
+    fn deb(name: &str, version: &str) -> OsPackage {
+        OsPackage {
+            kind: PackageKind::Deb,
+            name: name.into(),
+            version: version.into(),
+            epoch: None,
+            arch: Some("amd64".into()),
+            source: Some(crowsnest_model::SourcePackage {
+                name: format!("{name}-src"),
+                version: version.into(),
+            }),
+            licenses: vec![],
+            files: vec![],
+        }
+    }
+
+    fn debs(list: &[(&str, &str)]) -> Result<Artifact, String> {
+        Ok(Artifact::OsPackages {
+            packages: list.iter().map(|(n, v)| deb(n, v)).collect(),
+            problems: vec![],
+        })
+    }
+
+    fn python(name: &str, version: &str, evidence: &str) -> Result<Artifact, String> {
+        Ok(Artifact::LanguagePackages {
+            packages: vec![Package {
+                kind: PackageKind::Python,
+                name: name.into(),
+                version: version.into(),
+                epoch: None,
+                arch: None,
+                source: None,
+                purl: format!("pkg:pypi/{name}@{version}"),
+                licenses: vec![],
+                layer: None,
+                evidence: vec![evidence.into()],
+            }],
+        })
+    }
+
+    fn os_release() -> Result<Artifact, String> {
+        Ok(Artifact::Release {
+            file: ReleaseFile::UsrLibOsRelease,
+            distro: Distro {
+                id: "debian".into(),
+                version_id: "12".into(),
+                codename: Some("bookworm".into()),
+                pretty_name: None,
+            },
+        })
+    }
+
+    const STATUS: &str = "/var/lib/dpkg/status";
+    const OWNED_METADATA: &str = "/usr/lib/python3/dist-packages/PyYAML-6.0.dist-info/METADATA";
+    const APP_METADATA: &str =
+        "/app/venv/lib/python3.11/site-packages/requests-2.31.0.dist-info/METADATA";
+
+    fn image() -> Vec<LayerContents<Artifact>> {
+        let base = Layer::new(0)
+            .with("/usr/lib/os-release", os_release())
+            .link("/etc/os-release", "../usr/lib/os-release")
+            .with(
+                STATUS,
+                debs(&[("libc6", "2.36-9"), ("openssl", "3.0.11-1"), ("gone", "1")]),
+            )
+            .with(
+                "/var/lib/dpkg/info/python3-yaml.list",
+                Ok(Artifact::DpkgFiles {
+                    package: "python3-yaml".into(),
+                    arch: None,
+                    files: vec![OWNED_METADATA.into()],
+                }),
+            );
+        let upgrade = Layer::new(1)
+            .with(
+                STATUS,
+                debs(&[("libc6", "2.36-9"), ("openssl", "3.0.13-1")]),
+            )
+            .with(OWNED_METADATA, python("PyYAML", "6.0", OWNED_METADATA));
+        let app = Layer::new(2)
+            .with(
+                STATUS,
+                debs(&[
+                    ("libc6", "2.36-9"),
+                    ("openssl", "3.0.13-1"),
+                    ("python3-yaml", "6.0-3"),
+                    ("gone", "1"),
+                ]),
+            )
+            .with(APP_METADATA, python("requests", "2.31.0", APP_METADATA))
+            .with(
+                "/opt/broken/METADATA",
+                Err("/opt/broken/METADATA: not UTF-8".into()),
+            );
+        vec![base.0, upgrade.0, app.0]
+    }
+
+    fn find<'a>(inv: &'a Inventory, name: &str) -> &'a Package {
+        inv.packages
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| panic!("{name} missing"))
+    }
+
+    #[test]
+    fn attributes_packages_to_the_layer_that_introduced_them() {
+        let inv = inventory(&image());
+        assert_eq!(
+            inv.distro.as_ref().map(|d| d.version_id.as_str()),
+            Some("12")
+        );
+        let names: Vec<_> = inv.packages.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["gone", "libc6", "openssl", "python3-yaml", "requests"]
+        );
+        assert_eq!(find(&inv, "libc6").layer, Some(digest(0)));
+        // Upgraded in layer 1: that version is only present from layer 1.
+        assert_eq!(find(&inv, "openssl").layer, Some(digest(1)));
+        assert_eq!(find(&inv, "openssl").version, "3.0.13-1");
+        assert_eq!(find(&inv, "python3-yaml").layer, Some(digest(2)));
+        // Removed in layer 1 and reinstalled in layer 2: layer 2 introduced it.
+        assert_eq!(find(&inv, "gone").layer, Some(digest(2)));
+        assert_eq!(find(&inv, "requests").layer, Some(digest(2)));
+    }
+
+    #[test]
+    fn purls_carry_distro_and_arch() {
+        let inv = inventory(&image());
+        assert_eq!(
+            find(&inv, "openssl").purl,
+            "pkg:deb/debian/openssl@3.0.13-1?arch=amd64&distro=debian-12"
+        );
+        assert_eq!(
+            find(&inv, "openssl").source.as_ref().unwrap().name,
+            "openssl-src"
+        );
+        assert_eq!(find(&inv, "libc6").evidence, [STATUS]);
+    }
+
+    #[test]
+    fn language_package_owned_by_an_os_package_is_reported_once() {
+        let inv = inventory(&image());
+        assert!(!inv.packages.iter().any(|p| p.name == "PyYAML"));
+        assert_eq!(
+            find(&inv, "python3-yaml").evidence,
+            [STATUS, "/var/lib/dpkg/info/python3-yaml.list"]
+        );
+    }
+
+    #[test]
+    fn unreadable_files_are_reported_and_the_rest_inventoried() {
+        let mut layers = image();
+        let problems = vec!["stanza at line 7 (package x) skipped: no field name".to_string()];
+        layers.push(
+            Layer::new(3)
+                .with(
+                    "/var/lib/dpkg/status.d/x",
+                    Ok(Artifact::OsPackages {
+                        packages: vec![deb("tzdata", "2024a-0")],
+                        problems,
+                    }),
+                )
+                .0,
+        );
+        let inv = inventory(&layers);
+        assert!(inv.packages.iter().any(|p| p.name == "tzdata"));
+        assert!(inv.packages.iter().any(|p| p.name == "libc6"));
+        let paths: Vec<_> = inv.unreadable.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(paths, ["/opt/broken/METADATA", "/var/lib/dpkg/status.d/x"]);
+    }
+
+    #[test]
+    fn whited_out_evidence_drops_the_package() {
+        let mut layers = image();
+        layers.push(
+            Layer::new(3)
+                .whiteout(APP_METADATA)
+                .whiteout("/opt/broken")
+                .with(
+                    "/var/lib/dpkg/status.d/keep",
+                    debs(&[("base-files", "12.4")]),
+                )
+                .0,
+        );
+        layers.push(Layer::new(4).whiteout("/var/lib/dpkg/status").0);
+        let inv = inventory(&layers);
+        let names: Vec<_> = inv.packages.iter().map(|p| p.name.as_str()).collect();
+        // With the status file gone nothing owns PyYAML's METADATA any more.
+        assert_eq!(names, ["base-files", "PyYAML"]);
+        assert!(inv.unreadable.is_empty());
+        assert_eq!(find(&inv, "base-files").layer, Some(digest(3)));
+    }
+
+    #[test]
+    fn rewriting_a_database_without_change_keeps_the_original_layer() {
+        let mut layers = image();
+        layers.push(
+            Layer::new(3)
+                .with(
+                    STATUS,
+                    debs(&[
+                        ("libc6", "2.36-9"),
+                        ("openssl", "3.0.13-1"),
+                        ("python3-yaml", "6.0-3"),
+                        ("gone", "1"),
+                    ]),
+                )
+                .0,
+        );
+        let inv = inventory(&layers);
+        assert_eq!(find(&inv, "libc6").layer, Some(digest(0)));
+        assert_eq!(find(&inv, "python3-yaml").layer, Some(digest(2)));
+    }
+
+    #[test]
+    fn no_release_file_means_no_distro() {
+        let inv = inventory(&[Layer::new(0).with(STATUS, debs(&[("x", "1")])).0]);
+        assert_eq!(inv.distro, None);
+        assert_eq!(inv.packages[0].purl, "pkg:deb/debian/x@1?arch=amd64");
+    }
 }

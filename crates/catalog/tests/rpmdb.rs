@@ -18,10 +18,15 @@ use crowsnest_catalog::{OsPackage, ParseError};
 fn fixtures() -> Option<PathBuf> {
     let cache = std::env::var("CROWSNEST_CACHE")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/crowsnest"));
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/crowsnest")
+        });
     let dir = cache.join("fixtures/rpm");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/fixtures/rpmdb");
-    let built = Command::new("bash").arg(&script).status().is_ok_and(|s| s.success());
+    let built = Command::new("bash")
+        .arg(&script)
+        .status()
+        .is_ok_and(|s| s.success());
     if built && dir.join("truth.tsv").is_file() {
         return Some(dir);
     }
@@ -47,7 +52,10 @@ fn rendered(packages: &[OsPackage]) -> BTreeSet<String> {
     packages
         .iter()
         .map(|p| {
-            let source = p.source.as_ref().map(|s| format!("{}-{}.src.rpm", s.name, s.version));
+            let source = p
+                .source
+                .as_ref()
+                .map(|s| format!("{}-{}.src.rpm", s.name, s.version));
             format!(
                 "{}\t{}\t{}\t{}\t{}\t{}",
                 p.name,
@@ -210,21 +218,35 @@ fn ndb_with_bad_index_reports_bad_slots_and_keeps_the_rest() {
     let mut bad = good.clone();
     set(&mut bad, 0, 2, 0x0fff_ffff);
     set(&mut bad, 1, 2, 3);
-    let slot3_block = u32::from_le_bytes(bad[32 + 3 * 16 + 8..32 + 3 * 16 + 12].try_into().unwrap());
+    let slot3_block =
+        u32::from_le_bytes(bad[32 + 3 * 16 + 8..32 + 3 * 16 + 12].try_into().unwrap());
     set(&mut bad, 2, 2, slot3_block);
     let (packages, problems) = read(DbFormat::Ndb, &bad).unwrap();
     assert_eq!(packages.len(), blobs.len() - 3);
     assert_eq!(problems.len(), 3, "{problems:?}");
     assert!(problems[0].contains("past the end"), "{problems:?}");
-    assert!(problems[1].contains("inside the slot table"), "{problems:?}");
+    assert!(
+        problems[1].contains("inside the slot table"),
+        "{problems:?}"
+    );
     // A slot table whose magic is gone is not an index at all.
     let mut no_magic = good.clone();
     no_magic[32..36].copy_from_slice(b"XXXX");
-    assert!(read(DbFormat::Ndb, &no_magic).unwrap_err().to_string().contains("slot table"));
+    assert!(
+        read(DbFormat::Ndb, &no_magic)
+            .unwrap_err()
+            .to_string()
+            .contains("slot table")
+    );
     // More slot pages than the file holds.
     let mut lying = good;
     lying[12..16].copy_from_slice(&1000u32.to_le_bytes());
-    assert!(read(DbFormat::Ndb, &lying).unwrap_err().to_string().contains("slot pages"));
+    assert!(
+        read(DbFormat::Ndb, &lying)
+            .unwrap_err()
+            .to_string()
+            .contains("slot pages")
+    );
 }
 
 #[test]
@@ -232,8 +254,14 @@ fn damaged_real_databases_never_panic() {
     let Some(dir) = fixtures() else { return };
     let ndb = ndb_file(&blobs(&dir));
     let cases = [
-        (DbFormat::Sqlite, std::fs::read(dir.join("sqlite/rpmdb.sqlite")).unwrap()),
-        (DbFormat::BerkeleyDb, std::fs::read(dir.join("bdb/Packages")).unwrap()),
+        (
+            DbFormat::Sqlite,
+            std::fs::read(dir.join("sqlite/rpmdb.sqlite")).unwrap(),
+        ),
+        (
+            DbFormat::BerkeleyDb,
+            std::fs::read(dir.join("bdb/Packages")).unwrap(),
+        ),
         (DbFormat::Ndb, ndb),
     ];
     // Deterministic pseudo-random single-byte damage, plus truncation at many points.

@@ -9,7 +9,7 @@
 //! its headers by a 4-byte number; key 0 holds bookkeeping, not a header.
 
 use crate::read::{ParseError, malformed};
-use crate::rpm::{MAX_BLOB, MAX_HEADERS};
+use crate::rpm::{HeaderRecords, MAX_BLOB, MAX_HEADERS};
 
 const HASH_MAGIC: u32 = 0x061561;
 const PAGE_HEADER: usize = 26;
@@ -108,7 +108,7 @@ impl<'a> Db<'a> {
 }
 
 /// The `(key, header blob)` records of a `Packages` hash database.
-pub fn header_blobs(bytes: &[u8]) -> Result<Vec<(u64, Vec<u8>)>, ParseError> {
+pub fn header_blobs(bytes: &[u8]) -> Result<HeaderRecords, ParseError> {
     if bytes.len() < 512 {
         return Err(malformed(format!(
             "{} bytes is too short for a Berkeley DB file",
@@ -215,4 +215,72 @@ pub fn header_blobs(bytes: &[u8]) -> Result<Vec<(u64, Vec<u8>)>, ParseError> {
         }
     }
     Ok(blobs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn meta(page_size: u32, last: u32) -> Vec<u8> {
+        let mut file = vec![0u8; page_size as usize];
+        file[12..16].copy_from_slice(&HASH_MAGIC.to_le_bytes());
+        file[20..24].copy_from_slice(&page_size.to_le_bytes());
+        file[32..36].copy_from_slice(&last.to_le_bytes());
+        file
+    }
+
+    #[test]
+    fn metadata_checks() {
+        assert!(
+            header_blobs(&[0u8; 600])
+                .unwrap_err()
+                .to_string()
+                .contains("bad magic")
+        );
+        assert!(
+            header_blobs(&meta(1000, 0))
+                .unwrap_err()
+                .to_string()
+                .contains("page size")
+        );
+        let err = header_blobs(&meta(512, 5)).unwrap_err().to_string();
+        assert!(err.contains("truncated"), "{err}");
+        assert!(header_blobs(&meta(512, 0)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn overflow_cycle_is_an_error() {
+        let mut file = meta(512, 2);
+        file.resize(512 * 3, 0);
+        // Page 1: a hash page with key 1 and an off-page item pointing at page 2.
+        let p1 = 512;
+        file[p1 + 25] = P_HASH;
+        file[p1 + 20..p1 + 22].copy_from_slice(&2u16.to_le_bytes());
+        let key_at = 512 - 5;
+        let data_at = key_at - 12;
+        file[p1 + 26..p1 + 28].copy_from_slice(&(key_at as u16).to_le_bytes());
+        file[p1 + 28..p1 + 30].copy_from_slice(&(data_at as u16).to_le_bytes());
+        file[p1 + key_at] = H_KEYDATA;
+        file[p1 + key_at + 1..p1 + key_at + 5].copy_from_slice(&1u32.to_le_bytes());
+        file[p1 + data_at] = H_OFFPAGE;
+        file[p1 + data_at + 4..p1 + data_at + 8].copy_from_slice(&2u32.to_le_bytes());
+        file[p1 + data_at + 8..p1 + data_at + 12].copy_from_slice(&10_000u32.to_le_bytes());
+        // Page 2: an overflow page holding 10 bytes whose next page is itself.
+        let p2 = 1024;
+        file[p2 + 25] = P_OVERFLOW;
+        file[p2 + 16..p2 + 20].copy_from_slice(&2u32.to_le_bytes());
+        file[p2 + 22..p2 + 24].copy_from_slice(&10u16.to_le_bytes());
+        let err = header_blobs(&file).unwrap_err().to_string();
+        assert!(err.contains("used twice"), "{err}");
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(pages in proptest::collection::vec(any::<u8>(), 0..2048), last in 0u32..6) {
+            let mut file = meta(512, last);
+            file.extend_from_slice(&pages);
+            let _ = header_blobs(&file);
+        }
+    }
 }

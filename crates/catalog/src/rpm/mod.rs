@@ -23,6 +23,9 @@ pub const MAX_HEADERS: usize = 200_000;
 /// rpm itself refuses header blobs above 256 MiB.
 pub const MAX_BLOB: usize = 256 * 1024 * 1024;
 
+/// `(record number, header blob)` pairs, as a database reader finds them.
+pub type HeaderRecords = Vec<(u64, Vec<u8>)>;
+
 /// The on-disk format of an rpm database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DbFormat {

@@ -12,7 +12,7 @@
 //! file indexes derived from the same headers) is not needed to list packages.
 
 use crate::read::{ParseError, malformed};
-use crate::rpm::{MAX_BLOB, MAX_HEADERS};
+use crate::rpm::{HeaderRecords, MAX_BLOB, MAX_HEADERS};
 
 const PAGE: usize = 4096;
 const SLOT: usize = 16;
@@ -30,7 +30,7 @@ fn le32(b: &[u8], at: usize) -> usize {
 }
 
 /// The `(package index, header blob)` records, and a problem line per bad slot.
-pub fn header_blobs(bytes: &[u8]) -> Result<(Vec<(u64, Vec<u8>)>, Vec<String>), ParseError> {
+pub fn header_blobs(bytes: &[u8]) -> Result<(HeaderRecords, Vec<String>), ParseError> {
     if bytes.len() < FILE_HEADER || &bytes[..4] != DB_MAGIC {
         return Err(malformed("not an rpm NDB Packages.db (bad magic)"));
     }
@@ -132,4 +132,28 @@ pub(crate) fn adler32(data: &[u8]) -> u32 {
         b %= MOD;
     }
     (b << 16) | a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn adler32_known_value() {
+        // RFC 1950's function over "Wikipedia", a widely quoted check value.
+        assert_eq!(adler32(b"Wikipedia"), 0x11E6_0398);
+        assert_eq!(adler32(b""), 1);
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(tail in proptest::collection::vec(any::<u8>(), 0..5000), pages in 0u32..3) {
+            let mut file = b"RpmP".to_vec();
+            file.extend_from_slice(&[0; 8]);
+            file.extend_from_slice(&pages.to_le_bytes());
+            file.extend_from_slice(&tail);
+            let _ = header_blobs(&file);
+        }
+    }
 }

@@ -8,7 +8,7 @@
 //! and rowids; payload beyond the local maximum continues on a chain of overflow pages.
 
 use crate::read::{ParseError, malformed};
-use crate::rpm::{MAX_BLOB, MAX_HEADERS};
+use crate::rpm::{HeaderRecords, MAX_BLOB, MAX_HEADERS};
 
 const MAGIC: &[u8; 16] = b"SQLite format 3\0";
 const INTERIOR_TABLE: u8 = 0x05;
@@ -216,7 +216,7 @@ fn int_value(serial: u64, bytes: &[u8]) -> Option<u64> {
 }
 
 /// The `(hnum, header blob)` rows of the `Packages` table.
-pub fn header_blobs(bytes: &[u8]) -> Result<Vec<(u64, Vec<u8>)>, ParseError> {
+pub fn header_blobs(bytes: &[u8]) -> Result<HeaderRecords, ParseError> {
     let mut db = Db::open(bytes)?;
     let mut root = None;
     db.walk_table(1, &mut |_, payload| {
@@ -249,4 +249,54 @@ pub fn header_blobs(bytes: &[u8]) -> Result<Vec<(u64, Vec<u8>)>, ParseError> {
         Ok(())
     })?;
     Ok(blobs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn varints() {
+        assert_eq!(varint(&[0x05], 0), Some((5, 1)));
+        assert_eq!(varint(&[0x81, 0x00], 0), Some((128, 2)));
+        assert_eq!(varint(&[0xff; 9], 0), Some((u64::MAX, 9)));
+        assert_eq!(varint(&[0x81], 0), None);
+    }
+
+    #[test]
+    fn rejects_non_sqlite_and_bad_page_sizes() {
+        assert!(header_blobs(b"hello").is_err());
+        let mut file = vec![0u8; 4096];
+        file[..16].copy_from_slice(MAGIC);
+        file[16..18].copy_from_slice(&1000u16.to_be_bytes());
+        assert!(
+            header_blobs(&file)
+                .unwrap_err()
+                .to_string()
+                .contains("page size")
+        );
+    }
+
+    #[test]
+    fn self_referencing_interior_page_is_an_error_not_a_loop() {
+        let mut file = vec![0u8; 1024];
+        file[..16].copy_from_slice(MAGIC);
+        file[16..18].copy_from_slice(&512u16.to_be_bytes());
+        // Page 1: interior table page whose right-most child is page 1 again.
+        file[100] = INTERIOR_TABLE;
+        file[108..112].copy_from_slice(&1u32.to_be_bytes());
+        let err = header_blobs(&file).unwrap_err().to_string();
+        assert!(err.contains("referenced twice"), "{err}");
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(tail in proptest::collection::vec(any::<u8>(), 0..2048), size in 9u32..11) {
+            let mut file = MAGIC.to_vec();
+            file.extend_from_slice(&((1u32 << size) as u16).to_be_bytes());
+            file.extend_from_slice(&tail);
+            let _ = header_blobs(&file);
+        }
+    }
 }
