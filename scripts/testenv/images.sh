@@ -21,7 +21,7 @@ fixture_sources_hash() {
 V_BOOKWORM="debian-bookworm-1"
 V_BULLSEYE="debian-bullseye-1"
 V_APP="app-bookworm-1+$V_BOOKWORM+src-$(fixture_sources_hash)"
-V_WHITEOUT="whiteout-1+$V_APP"
+V_WHITEOUT="whiteout-2+$V_APP"
 V_MULTIARCH="multiarch-1"
 V_VARIANTS="variants-1+$V_BOOKWORM"
 
@@ -47,6 +47,28 @@ set_config() {
     --config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"
 }
 
+# verify_layers LAYOUT TAG: every layer of the image (each platform of an index) must be
+# a complete tar stream, so a packing tool's bug cannot pass as a test fixture.
+verify_layers() {
+  local layout="$1" tag="$2" manifest layer media
+  local top
+  top=$(layout_digest "$layout" "$tag")
+  for manifest in $(jq -r 'if .manifests then .manifests[].digest else empty end' "$layout/blobs/sha256/${top#sha256:}") "$top"; do
+    jq -e '.layers' "$layout/blobs/sha256/${manifest#sha256:}" >/dev/null || continue
+    while IFS=$'\t' read -r layer media; do
+      local blob="$layout/blobs/sha256/${layer#sha256:}"
+      case "$media" in
+      *gzip) gzip -dc "$blob" | tar -tf - >/dev/null ;;
+      *zstd) zstd -qdc "$blob" | tar -tf - >/dev/null ;;
+      *) tar -tf "$blob" >/dev/null ;;
+      esac || {
+        echo "$layout:$tag: layer $layer is not a complete tar stream" >&2
+        return 1
+      }
+    done < <(jq -r '.layers[] | [.digest, .mediaType] | @tsv' "$layout/blobs/sha256/${manifest#sha256:}")
+  done
+}
+
 # write_truth NAME LAYOUT TAG: unpacks the finished image (whiteouts applied by umoci)
 # and asks the real tools what is installed in it.
 write_truth() {
@@ -55,6 +77,7 @@ write_truth() {
   rm -rf "$bundle" "$out.new"
   mkdir -p "$out.new"
   umoci unpack --image "$layout:$tag" "$bundle" >/dev/null
+  verify_layers "$layout" "$tag"
   local r="$bundle/rootfs"
   if [ -f "$r/var/lib/dpkg/status" ]; then
     # Installed packages only: a package purged by a later layer must not appear.
@@ -144,7 +167,7 @@ build_app() {
   umoci rm --image "$layout:12"
 
   # Layer: old wheels from PyPI installed by pip (the image's python is 3.11).
-  bounded 600 /usr/bin/python3 -m pip install --disable-pip-version-check --no-cache-dir --quiet \
+  bounded 600 /usr/bin/python3 -m pip install --disable-pip-version-check --root-user-action=ignore --no-cache-dir --quiet \
     --target "$r$SITE_PACKAGES" --only-binary=:all: --platform manylinux2014_x86_64 \
     --python-version 3.11 --implementation cp --abi cp311 -r "$FIXTURE_SRC/requirements.txt"
   repack "$layout:$tag" "$bundle" "pip install --target $SITE_PACKAGES -r requirements.txt"
@@ -214,15 +237,19 @@ build_whiteout() {
   rm -rf "$r$SITE_PACKAGES/jinja2" "$r$SITE_PACKAGES/Jinja2-2.10.dist-info"
   repack "$layout:$tag" "$bundle" "dpkg --purge python3-yaml; rm -rf jinja2 Jinja2-2.10.dist-info"
   # An opaque directory: /app/lib replaced by a directory holding only newer log4j jars.
-  mkdir -p "$src/lib"
+  # The layer is written with GNU tar and appended with `umoci raw add-layer`, because
+  # umoci 0.4.7's `insert --opaque` writes a tar stream cut short of its last blocks.
+  mkdir -p "$src/layer/app/lib"
+  : >"$src/layer/app/lib/.wh..wh..opq"
   local set path group artifact version sha1 file
   while IFS=$'\t' read -r set path group artifact version sha1; do
     [ "$set" = upgrade ] || continue
     file="$DL/maven/$group/$artifact-$version.jar"
     fetch_verified "https://repo1.maven.org/maven2/${group//.//}/$artifact/$version/$artifact-$version.jar" "$sha1" "$file"
-    cp "$file" "$src/lib/"
+    cp "$file" "$src/layer/app/lib/"
   done <"$FIXTURE_SRC/maven-jars.tsv"
-  umoci insert --opaque --image "$layout:$tag" --history.created_by "replace /app/lib (opaque)" "$src/lib" /app/lib
+  tar --sort=name --numeric-owner --owner=0 --group=0 -C "$src/layer" -cf "$src/layer.tar" app
+  umoci raw add-layer --image "$layout:$tag" --history.created_by "replace /app/lib (opaque directory)" "$src/layer.tar"
   umoci gc --layout "$layout"
   rm -rf "$bundle" "$src"
   write_truth "$name" "$layout" "$tag"
@@ -272,6 +299,8 @@ build_multiarch() {
     fi
   done
   umoci gc --layout "$layout"
+  verify_layers "$layout" amd64
+  verify_layers "$layout" arm64
   # umoci has no index command: the index is written with jq (its schema is small and
   # skopeo validates it when pushing) and named by the layout's index.json.
   local index="$WORK/$name/index-blob.json" digest size
@@ -305,6 +334,7 @@ build_variants() {
     bounded 600 skopeo copy -q "oci:$FX/oci/$image:$tag" "docker-archive:$FX/archives/$image.docker.tar:crowsnest/$image:$tag"
     bounded 600 skopeo copy -q "oci:$FX/oci/$image:$tag" "oci-archive:$FX/archives/$image.oci.tar:$tag"
   done
+  verify_layers "$FX/oci/debian-bookworm-zstd" 12
   rm -rf "$FX/truth/debian-bookworm-zstd"
   cp -a "$FX/truth/debian-bookworm" "$FX/truth/debian-bookworm-zstd"
 }

@@ -97,3 +97,15 @@ wait_http() {
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+
+# Installs a cargo tool at a pinned version into the cache. Unlike lib.sh's cargo_tool it
+# does not ask the tool for its version (cargo-auditable and rust-audit-info have no
+# --version): cargo install's own record in .crates2.json says what is installed.
+cargo_tool_pinned() {
+  local name="$1" version="$2"
+  if ! grep -q "\"$name $version (" "$CROWSNEST_CACHE/.crates2.json" 2>/dev/null ||
+    [ ! -x "$CROWSNEST_CACHE/bin/$name" ]; then
+    log "installing $name $version"
+    bounded 1800 nice -n 10 cargo install --locked --quiet --root "$CROWSNEST_CACHE" "$name@$version"
+  fi
+}
