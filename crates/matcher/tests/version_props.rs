@@ -78,15 +78,34 @@ fn apk_version() -> impl Strategy<Value = String> {
 }
 
 fn check_transitive(scheme: VersionScheme, a: &str, b: &str, c: &str) -> Result<(), TestCaseError> {
-    let (Ok(ab), Ok(bc), Ok(ac)) = (scheme.compare(a, b), scheme.compare(b, c), scheme.compare(a, c))
-    else {
+    let (Ok(ab), Ok(bc), Ok(ac)) = (
+        scheme.compare(a, b),
+        scheme.compare(b, c),
+        scheme.compare(a, c),
+    ) else {
         return Ok(());
     };
     if ab != Ordering::Greater && bc != Ordering::Greater {
-        prop_assert_ne!(ac, Ordering::Greater, "{:?}: {:?} <= {:?} <= {:?}", scheme, a, b, c);
+        prop_assert_ne!(
+            ac,
+            Ordering::Greater,
+            "{:?}: {:?} <= {:?} <= {:?}",
+            scheme,
+            a,
+            b,
+            c
+        );
     }
     if ab == Ordering::Equal && bc == Ordering::Equal {
-        prop_assert_eq!(ac, Ordering::Equal, "{:?}: {:?} = {:?} = {:?}", scheme, a, b, c);
+        prop_assert_eq!(
+            ac,
+            Ordering::Equal,
+            "{:?}: {:?} = {:?} = {:?}",
+            scheme,
+            a,
+            b,
+            c
+        );
     }
     Ok(())
 }
