@@ -91,7 +91,7 @@ write_truth() {
   fi
   if [ -d "$r/app/node_modules" ]; then
     # npm ls exits 1 when the tree has problems; the JSON still says what is there.
-    (cd "$r/app" && npm ls --all --json 2>/dev/null || true) >"$out.new/npm.json"
+    (cd "$r/app" && { npm ls --all --json 2>/dev/null || true; }) >"$out.new/npm.json"
   fi
   if [ -d "$r/app/lib" ]; then
     maven_truth "$r" >"$out.new/maven.tsv"
@@ -273,7 +273,7 @@ download_debs() {
 build_multiarch() {
   local name=multiarch tag=1.0
   local layout="$FX/oci/$name"
-  rm -rf "$layout" "$WORK/$name"
+  rm -rf "$layout" "${WORK:?}/$name"
   umoci init --layout "$layout"
   local arch entries=()
   for arch in amd64 arm64; do
@@ -312,7 +312,7 @@ build_multiarch() {
     '.manifests = [{mediaType: "application/vnd.oci.image.index.v1+json", digest: $d, size: $s, annotations: {"org.opencontainers.image.ref.name": $tag}}]' \
     "$layout/index.json" >"$layout/index.json.new"
   mv "$layout/index.json.new" "$layout/index.json"
-  rm -rf "$WORK/$name" "$WORK/apt-amd64" "$WORK/apt-arm64"
+  rm -rf "${WORK:?}/$name" "$WORK/apt-amd64" "$WORK/apt-arm64"
   local out="$FX/truth/$name"
   rm -rf "$out" && mkdir -p "$out"
   jq -r '.manifests[] | [.platform.os + "/" + .platform.architecture + (if .platform.variant then "/" + .platform.variant else "" end), .digest] | @tsv' \
