@@ -230,7 +230,7 @@ impl Snapshot {
     /// state serialize the same way.
     pub fn sort(&mut self) {
         for list in self.objects.values_mut() {
-            list.sort_by(|a, b| object_key(a).cmp(&object_key(b)));
+            list.sort_by_cached_key(object_key);
         }
     }
 }
