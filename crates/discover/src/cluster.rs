@@ -622,6 +622,92 @@ mod tests {
         assert!(snap.objects.is_empty() && snap.gaps.is_empty());
     }
 
+    /// A loopback HTTP server that answers like an API server whose first continue token
+    /// has expired. This is a stand-in for the one fault the real test bed cannot produce
+    /// on demand: a real 410 needs etcd to compact past the token's revision (minutes).
+    async fn expiring_api_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let pod_pages = Arc::new(AtomicUsize::new(0));
+        let served = pod_pages.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let served = served.clone();
+                tokio::spawn(async move {
+                    let mut buffer = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    loop {
+                        let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") else {
+                            match socket.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                            }
+                            continue;
+                        };
+                        let head = String::from_utf8_lossy(&buffer[..end]).to_string();
+                        buffer.drain(..end + 4);
+                        let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+                        let list = |items: &str, next: &str| {
+                            format!(
+                                "{{\"apiVersion\":\"v1\",\"kind\":\"List\",\"metadata\":{{\"continue\":\"{next}\"}},\"items\":[{items}]}}"
+                            )
+                        };
+                        let (code, body) = if path.starts_with("/version") {
+                            (
+                                200,
+                                r#"{"major":"1","minor":"34","gitVersion":"v1.34.4"}"#.to_string(),
+                            )
+                        } else if path.starts_with("/api/v1/pods") {
+                            let page = served.fetch_add(1, Ordering::SeqCst);
+                            match (page, path.contains("continue=")) {
+                                (_, false) => (200, list(r#"{"metadata":{"name":"a","namespace":"n"}}"#, "tok1")),
+                                (1, true) => (410, r#"{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Expired","message":"The provided continue parameter is too old","code":410}"#.to_string()),
+                                (_, true) => (200, list(r#"{"metadata":{"name":"b","namespace":"n"}}"#, "")),
+                            }
+                        } else if path.starts_with("/api/")
+                            || path.starts_with("/apis/") && path.matches('/').count() > 3
+                        {
+                            (200, list("", ""))
+                        } else {
+                            (404, r#"{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404}"#.to_string())
+                        };
+                        let response = format!(
+                            "HTTP/1.1 {code} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if socket.write_all(response.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, pod_pages)
+    }
+
+    #[tokio::test]
+    async fn gone_continue_token_restarts_the_list_without_duplicates() {
+        let (url, pod_pages) = expiring_api_server().await;
+        let config = Config::new(url.parse().unwrap());
+        let options = DiscoverOptions {
+            requests_per_second: 1000,
+            ..Default::default()
+        };
+        let snap = discover_target(Target::from_config("expiring", config), &options).await;
+        assert_eq!(snap.status, ClusterStatus::Ok, "{:?}", snap.gaps);
+        let pods: Vec<String> = snap
+            .objects_of("pods")
+            .iter()
+            .map(crate::snapshot::object_key)
+            .collect();
+        assert_eq!(pods, ["n/a", "n/b"]);
+        // First page, expired continue (410), first page again, second page.
+        assert_eq!(pod_pages.load(std::sync::atomic::Ordering::SeqCst), 4);
+    }
+
     #[tokio::test]
     async fn unknown_context_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();

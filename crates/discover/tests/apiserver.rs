@@ -207,9 +207,58 @@ async fn scenario(admin: &Client) -> &'static Scenario {
                          "names": {"plural": format!("widgets{run}"), "kind": format!("Widget{run}")},
                          "versions": [{"name": "v1", "served": true, "storage": true,
                                        "schema": {"openAPIV3Schema": {"type": "object"}}}]}})).await;
+            gateway_api(admin, &ns).await;
             Scenario { run, planted }
         })
         .await
+}
+
+/// Installs minimal Gateway API CRDs (kept across runs) and a Gateway and HTTPRoute in
+/// `ns`, so the optional kinds are discovered at the version the cluster serves.
+async fn gateway_api(admin: &Client, ns: &str) {
+    let crds: Api<DynamicObject> = Api::all_with(
+        admin.clone(),
+        &resource_of(&json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition"})),
+    );
+    for (kind, plural) in [("Gateway", "gateways"), ("HTTPRoute", "httproutes")] {
+        let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": format!("{plural}.gateway.networking.k8s.io"),
+                         "annotations": {"api-approved.kubernetes.io": "unapproved, crowsnest test fixture"}},
+            "spec": {"group": "gateway.networking.k8s.io", "scope": "Namespaced",
+                     "names": {"plural": plural, "kind": kind},
+                     "versions": [{"name": "v1", "served": true, "storage": true,
+                                   "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}});
+        let dynamic: DynamicObject = serde_json::from_value(crd).unwrap();
+        match crds.create(&PostParams::default(), &dynamic).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 409 => {}
+            Err(e) => panic!("creating CRD {plural}: {e}"),
+        }
+    }
+    let objects = [
+        json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {"name": "public", "namespace": ns},
+               "spec": {"gatewayClassName": "example", "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]}}),
+        json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "web", "namespace": ns},
+               "spec": {"parentRefs": [{"name": "public"}], "rules": [{"backendRefs": [{"name": "cip", "port": 80}]}]}}),
+    ];
+    for object in objects {
+        let resource = resource_of(&object);
+        let api: Api<DynamicObject> = Api::namespaced_with(admin.clone(), ns, &resource);
+        let dynamic: DynamicObject = serde_json::from_value(object).unwrap();
+        // A new CRD is served a moment after it is created.
+        let mut tries = 0;
+        loop {
+            match api.create(&PostParams::default(), &dynamic).await {
+                Ok(_) => break,
+                Err(_) if tries < 50 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("creating {}: {e}", resource.kind),
+            }
+        }
+    }
 }
 
 fn options() -> DiscoverOptions {
