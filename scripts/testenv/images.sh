@@ -74,7 +74,7 @@ verify_layers() {
 write_truth() {
   local name="$1" layout="$2" tag="$3"
   local out="$FX/truth/$name" bundle="$WORK/truth-$name"
-  rm -rf "$bundle" "$out.new"
+  safe_rm "$bundle" "$out.new"
   mkdir -p "$out.new"
   umoci unpack --image "$layout:$tag" "$bundle" >/dev/null
   verify_layers "$layout" "$tag"
@@ -104,7 +104,7 @@ write_truth() {
   fi
   find "$r" -xdev \( -type f -o -type l \) -printf '/%P\n' | LC_ALL=C sort >"$out.new/files.txt"
   cp "$TESTENV/truth-README" "$out.new/README"
-  rm -rf "$bundle" "$out"
+  safe_rm "$bundle" "$out"
   mv "$out.new" "$out"
 }
 
@@ -134,7 +134,7 @@ maven_truth() {
 build_debian() {
   local name="$1" suite="$2" tag="$3"
   local layout="$FX/oci/$name" bundle="$WORK/$name"
-  rm -rf "$layout" "$bundle"
+  safe_rm "$layout" "$bundle"
   umoci init --layout "$layout"
   umoci new --image "$layout:$tag"
   umoci unpack --image "$layout:$tag" "$bundle" >/dev/null
@@ -147,7 +147,7 @@ build_debian() {
   repack "$layout:$tag" "$bundle" "debootstrap --variant=minbase $suite $MIRROR"
   set_config "$layout:$tag" --config.cmd /bin/bash --no-history
   umoci gc --layout "$layout"
-  rm -rf "$bundle"
+  safe_rm "$bundle"
   write_truth "$name" "$layout" "$tag"
 }
 
@@ -155,7 +155,7 @@ build_debian() {
 build_app() {
   local name=app-bookworm tag=1.0
   local layout="$FX/oci/$name" bundle="$WORK/$name" src="$WORK/$name-src"
-  rm -rf "$layout" "$bundle" "$src"
+  safe_rm "$layout" "$bundle" "$src"
   cp -a "$FX/oci/debian-bookworm" "$layout"
   umoci unpack --image "$layout:12" "$bundle" >/dev/null
   local r="$bundle/rootfs"
@@ -219,7 +219,7 @@ build_app() {
 
   set_config "$layout:$tag" --config.cmd /app/bin/goapp --config.workingdir /app --no-history
   umoci gc --layout "$layout"
-  rm -rf "$bundle" "$src"
+  safe_rm "$bundle" "$src"
   write_truth "$name" "$layout" "$tag"
 }
 
@@ -227,7 +227,7 @@ build_app() {
 build_whiteout() {
   local name=whiteout tag=1.0
   local layout="$FX/oci/$name" bundle="$WORK/$name" src="$WORK/$name-src"
-  rm -rf "$layout" "$bundle" "$src"
+  safe_rm "$layout" "$bundle" "$src"
   cp -a "$FX/oci/app-bookworm" "$layout"
   umoci unpack --image "$layout:$tag" "$bundle" >/dev/null
   local r="$bundle/rootfs"
@@ -251,7 +251,7 @@ build_whiteout() {
   tar --sort=name --numeric-owner --owner=0 --group=0 -C "$src/layer" -cf "$src/layer.tar" app
   umoci raw add-layer --image "$layout:$tag" --history.created_by "replace /app/lib (opaque directory)" "$src/layer.tar"
   umoci gc --layout "$layout"
-  rm -rf "$bundle" "$src"
+  safe_rm "$bundle" "$src"
   write_truth "$name" "$layout" "$tag"
 }
 
@@ -273,7 +273,7 @@ download_debs() {
 build_multiarch() {
   local name=multiarch tag=1.0
   local layout="$FX/oci/$name"
-  rm -rf "$layout" "${WORK:?}/$name"
+  safe_rm "$layout" "${WORK:?}/$name"
   umoci init --layout "$layout"
   local arch entries=()
   for arch in amd64 arm64; do
@@ -312,7 +312,7 @@ build_multiarch() {
     '.manifests = [{mediaType: "application/vnd.oci.image.index.v1+json", digest: $d, size: $s, annotations: {"org.opencontainers.image.ref.name": $tag}}]' \
     "$layout/index.json" >"$layout/index.json.new"
   mv "$layout/index.json.new" "$layout/index.json"
-  rm -rf "${WORK:?}/$name" "$WORK/apt-amd64" "$WORK/apt-arm64"
+  safe_rm "${WORK:?}/$name" "$WORK/apt-amd64" "$WORK/apt-arm64"
   local out="$FX/truth/$name"
   rm -rf "$out" && mkdir -p "$out"
   jq -r '.manifests[] | [.platform.os + "/" + .platform.architecture + (if .platform.variant then "/" + .platform.variant else "" end), .digest] | @tsv' \
@@ -323,7 +323,7 @@ build_multiarch() {
 # --- variants of debian-bookworm: zstd layers, docker-archive, oci-archive ----------
 build_variants() {
   local src="oci:$FX/oci/debian-bookworm:12"
-  rm -rf "$FX/oci/debian-bookworm-zstd"
+  safe_rm "$FX/oci/debian-bookworm-zstd"
   bounded 600 nice -n 10 skopeo copy -q --dest-compress-format zstd --dest-compress \
     "$src" "oci:$FX/oci/debian-bookworm-zstd:12"
   local image
@@ -335,7 +335,7 @@ build_variants() {
     bounded 600 skopeo copy -q "oci:$FX/oci/$image:$tag" "oci-archive:$FX/archives/$image.oci.tar:$tag"
   done
   verify_layers "$FX/oci/debian-bookworm-zstd" 12
-  rm -rf "$FX/truth/debian-bookworm-zstd"
+  safe_rm "$FX/truth/debian-bookworm-zstd"
   cp -a "$FX/truth/debian-bookworm" "$FX/truth/debian-bookworm-zstd"
 }
 

@@ -109,3 +109,18 @@ cargo_tool_pinned() {
     bounded 1800 nice -n 10 cargo install --locked --quiet --root "$CROWSNEST_CACHE" "$name@$version"
   fi
 }
+
+# Removes build directories. A build killed inside in_chroot leaves /proc and /dev bound
+# under its rootfs: those are unmounted first, and rm never crosses into another
+# filesystem, so cleaning up can never delete the host's device nodes.
+safe_rm() {
+  local dir mnt
+  for dir in "$@"; do
+    [ -e "$dir" ] || continue
+    dir=$(realpath "$dir")
+    awk '{print $2}' /proc/mounts | grep -F "$dir/" | sort -r | while read -r mnt; do
+      umount -l "$mnt" || true
+    done
+    rm -rf --one-file-system "$dir"
+  done
+}
