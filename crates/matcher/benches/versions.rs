@@ -11,7 +11,9 @@ const PAIRS: usize = 100_000;
 
 /// The `A op B` pairs of a vector file, repeated to `PAIRS` entries.
 fn pairs(file: &str) -> Vec<(String, String)> {
-    let path = crowsnest_testbed::shared().join("testvectors/versions").join(file);
+    let path = crowsnest_testbed::shared()
+        .join("testvectors/versions")
+        .join(file);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let base: Vec<(String, String)> = text
@@ -33,9 +35,17 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(PAIRS as u64));
     for (name, scheme, file) in [
         ("dpkg", VersionScheme::Dpkg, "debian-versions-generated.txt"),
-        ("pep440", VersionScheme::Pep440, "pypi-versions-generated.txt"),
+        (
+            "pep440",
+            VersionScheme::Pep440,
+            "pypi-versions-generated.txt",
+        ),
         ("apk", VersionScheme::Apk, "alpine-versions-generated.txt"),
-        ("maven", VersionScheme::Maven, "maven-versions-generated.txt"),
+        (
+            "maven",
+            VersionScheme::Maven,
+            "maven-versions-generated.txt",
+        ),
     ] {
         let pairs = pairs(file);
         group.bench_function(name, |b| {
