@@ -22,8 +22,8 @@ V_BOOKWORM="debian-bookworm-1"
 V_BULLSEYE="debian-bullseye-1"
 V_APP="app-bookworm-1+$V_BOOKWORM+src-$(fixture_sources_hash)"
 V_WHITEOUT="whiteout-2+$V_APP"
-V_MULTIARCH="multiarch-1"
-V_VARIANTS="variants-1+$V_BOOKWORM"
+V_MULTIARCH="multiarch-3"
+V_VARIANTS="variants-3+$V_BOOKWORM"
 
 # Removes what debootstrap copies from the build host or leaves behind, so the image
 # holds only what packages installed: device nodes, host resolver/hostname, apt caches.
@@ -318,6 +318,14 @@ build_multiarch() {
   jq -r '.manifests[] | [.platform.os + "/" + .platform.architecture + (if .platform.variant then "/" + .platform.variant else "" end), .digest] | @tsv' \
     "$layout/blobs/sha256/${digest#sha256:}" >"$out/platforms.tsv"
   cp "$TESTENV/truth-README" "$out/README"
+  # The same two platforms as a Docker manifest list of Docker v2 schema 2 manifests
+  # (skopeo dir: format, like debian-bookworm-docker).
+  safe_rm "$FX/dir/multiarch-docker" "$FX/truth/multiarch-docker"
+  mkdir -p "$FX/dir"
+  bounded 600 skopeo copy -q --all --format v2s2 "oci:$layout:$tag" "dir:$FX/dir/multiarch-docker"
+  cp -a "$out" "$FX/truth/multiarch-docker"
+  jq -r '.manifests[] | [.platform.os + "/" + .platform.architecture + (if .platform.variant then "/" + .platform.variant else "" end), .digest] | @tsv' \
+    "$FX/dir/multiarch-docker/manifest.json" >"$FX/truth/multiarch-docker/platforms.tsv"
 }
 
 # --- variants of debian-bookworm: zstd layers, docker-archive, oci-archive ----------
@@ -335,8 +343,23 @@ build_variants() {
     bounded 600 skopeo copy -q "oci:$FX/oci/$image:$tag" "oci-archive:$FX/archives/$image.oci.tar:$tag"
   done
   verify_layers "$FX/oci/debian-bookworm-zstd" 12
-  safe_rm "$FX/truth/debian-bookworm-zstd"
-  cp -a "$FX/truth/debian-bookworm" "$FX/truth/debian-bookworm-zstd"
+  # Uncompressed layer (media type ...layer.v1.tar), by way of a decompressed dir: copy.
+  safe_rm "$FX/oci/debian-bookworm-uncompressed" "$WORK/uncompressed-dir"
+  bounded 600 skopeo copy -q --dest-decompress "$src" "dir:$WORK/uncompressed-dir"
+  bounded 600 skopeo copy -q --dest-oci-accept-uncompressed-layers "dir:$WORK/uncompressed-dir" \
+    "oci:$FX/oci/debian-bookworm-uncompressed:12"
+  safe_rm "$WORK/uncompressed-dir"
+  verify_layers "$FX/oci/debian-bookworm-uncompressed" 12
+  # Docker v2 schema 2 manifest (docker media types) instead of OCI. Kept in skopeo's
+  # dir: format, because skopeo does not read Docker manifests back from an OCI layout.
+  safe_rm "$FX/dir/debian-bookworm-docker"
+  mkdir -p "$FX/dir"
+  bounded 600 skopeo copy -q --format v2s2 "$src" "dir:$FX/dir/debian-bookworm-docker"
+  local variant
+  for variant in zstd uncompressed docker; do
+    safe_rm "$FX/truth/debian-bookworm-$variant"
+    cp -a "$FX/truth/debian-bookworm" "$FX/truth/debian-bookworm-$variant"
+  done
 }
 
 # The builds that do not depend on debian-bookworm run beside it (debootstrap and the

@@ -118,7 +118,7 @@ safe_rm() {
   for dir in "$@"; do
     [ -e "$dir" ] || continue
     dir=$(realpath "$dir")
-    awk '{print $2}' /proc/mounts | grep -F "$dir/" | sort -r | while read -r mnt; do
+    awk -v prefix="$dir/" 'index($2, prefix) == 1 {print $2}' /proc/mounts | sort -r | while read -r mnt; do
       umount -l "$mnt" || true
     done
     rm -rf --one-file-system "$dir"
