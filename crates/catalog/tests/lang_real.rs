@@ -1,0 +1,216 @@
+//! The language catalogers against files the real package managers wrote
+//! (`scripts/fixtures/lang`): wheels pip installed from PyPI, packages npm installed from
+//! the registry, jars from Maven Central (and a fat jar holding some), Go binaries for
+//! three object formats, a cargo-auditable binary. The fixture root is walked like an
+//! image: every file goes through `lang::wants` and, if wanted, `lang::analyze`; the
+//! packages found must equal what the tools themselves report, no more, no fewer.
+
+use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crowsnest_catalog::lang;
+use crowsnest_model::{Package, PackageKind};
+
+fn fixtures() -> Option<PathBuf> {
+    let cache = std::env::var("CROWSNEST_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/crowsnest")
+        });
+    let dir = cache.join("fixtures/lang");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/fixtures/lang");
+    let built = Command::new("bash")
+        .arg(&script)
+        .status()
+        .is_ok_and(|s| s.success());
+    if built && dir.join("stamp").is_file() {
+        return Some(dir);
+    }
+    assert!(
+        !crowsnest_testbed::required(),
+        "language fixtures could not be built by {}",
+        script.display()
+    );
+    eprintln!("skipping: language fixtures could not be built (run bash scripts/fixtures/lang)");
+    None
+}
+
+/// Every package the catalogers find under `root`, and every file they could not read.
+fn catalog(root: &Path) -> (Vec<Package>, Vec<String>) {
+    let mut packages = Vec::new();
+    let mut errors = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let meta = entry.metadata().unwrap();
+            if meta.is_dir() {
+                stack.push(entry.path());
+                continue;
+            }
+            if !meta.is_file() {
+                continue;
+            }
+            let image_path = format!("/{}", entry.path().strip_prefix(root).unwrap().display());
+            if !lang::wants(&image_path, meta.len(), meta.permissions().mode() & 0o7777) {
+                continue;
+            }
+            let mut file = std::fs::File::open(entry.path()).unwrap();
+            match lang::analyze(&image_path, meta.len(), &mut file) {
+                Ok(found) => packages.extend(found),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    (packages, errors)
+}
+
+fn of_kind(packages: &[Package], kind: PackageKind) -> BTreeSet<(String, String)> {
+    packages
+        .iter()
+        .filter(|p| p.kind == kind)
+        .map(|p| (p.name.clone(), p.version.clone()))
+        .collect()
+}
+
+fn pep503(name: &str) -> String {
+    lang::python::normalize_name(name)
+}
+
+/// `npm ls --all --json`: every (name, version) in the dependency tree.
+fn npm_tree(node: &serde_json::Value, out: &mut BTreeSet<(String, String)>) {
+    let Some(deps) = node.get("dependencies").and_then(|d| d.as_object()) else {
+        return;
+    };
+    for (name, dep) in deps {
+        let version = dep["version"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} has no version in npm ls"));
+        out.insert((name.clone(), version.to_string()));
+        npm_tree(dep, out);
+    }
+}
+
+/// `go version -m`: the toolchain line, then `mod`/`dep` lines with `=>` replacements.
+fn go_truth(text: &str) -> BTreeSet<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut lines = text.lines();
+    let toolchain = lines.next().unwrap().rsplit(": ").next().unwrap();
+    for line in lines {
+        let fields: Vec<&str> = line.trim_start_matches('\t').split('\t').collect();
+        match fields[0] {
+            "mod" | "dep" => out.push((fields[1].to_string(), fields[2].to_string())),
+            "=>" => *out.last_mut().unwrap() = (fields[1].to_string(), fields[2].to_string()),
+            _ => {}
+        }
+    }
+    let release = toolchain.strip_prefix("go").unwrap();
+    out.push(("stdlib".to_string(), format!("v{release}")));
+    out.into_iter().collect()
+}
+
+#[test]
+fn language_packages_match_the_package_managers() {
+    let Some(dir) = fixtures() else { return };
+    let truth = dir.join("truth");
+    let (packages, errors) = catalog(&dir.join("root"));
+    assert!(errors.is_empty(), "unreadable files: {errors:#?}");
+
+    // Python: pip's own listing, compared by PEP 503 name.
+    let pip: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(truth.join("pip.json")).unwrap()).unwrap();
+    let want: BTreeSet<_> = pip
+        .iter()
+        .map(|p| {
+            (
+                pep503(p["name"].as_str().unwrap()),
+                p["version"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let got: BTreeSet<_> = of_kind(&packages, PackageKind::Python)
+        .into_iter()
+        .map(|(n, v)| (pep503(&n), v))
+        .collect();
+    assert_eq!(got, want, "python");
+    assert!(
+        packages
+            .iter()
+            .any(|p| p.purl == "pkg:pypi/zope-interface@6.1")
+    );
+
+    // npm: the whole tree npm ls reports.
+    let npm: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(truth.join("npm.json")).unwrap()).unwrap();
+    let mut want = BTreeSet::new();
+    npm_tree(&npm, &mut want);
+    assert!(want.len() > 40, "express brings a tree: {}", want.len());
+    assert_eq!(of_kind(&packages, PackageKind::Npm), want, "npm");
+
+    // Maven: coordinates and where each jar sits (nested ones as OUTER!/INNER).
+    let want: BTreeSet<(String, String, String)> = std::fs::read_to_string(truth.join("maven.tsv"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[0].to_string(), f[1].to_string(), f[2].to_string())
+        })
+        .collect();
+    let got: BTreeSet<_> = packages
+        .iter()
+        .filter(|p| p.kind == PackageKind::Maven)
+        .map(|p| (p.name.clone(), p.version.clone(), p.evidence[0].clone()))
+        .collect();
+    assert_eq!(got, want, "maven");
+
+    // Go: the same modules in the ELF, PE and Mach-O builds.
+    let go: Vec<&Package> = packages
+        .iter()
+        .filter(|p| p.kind == PackageKind::Go)
+        .collect();
+    for bin in ["goapp", "goapp.exe", "goapp-darwin"] {
+        let want = go_truth(&std::fs::read_to_string(truth.join(format!("go-{bin}.txt"))).unwrap());
+        let evidence = format!("/app/bin/{bin}");
+        let got: BTreeSet<_> = go
+            .iter()
+            .filter(|p| p.evidence[0] == evidence)
+            .map(|p| (p.name.clone(), p.version.clone()))
+            .collect();
+        assert_eq!(got, want, "go {bin}");
+    }
+
+    // Rust: every non-local crate rust-audit-info decodes.
+    let audit: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(truth.join("cargo.json")).unwrap()).unwrap();
+    let want: BTreeSet<_> = audit["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["source"] != "local")
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["version"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(want.contains(&("smallvec".to_string(), "1.6.0".to_string())));
+    assert_eq!(of_kind(&packages, PackageKind::Cargo), want, "cargo");
+}
+
+#[test]
+fn corrupt_go_build_info_in_a_real_binary_is_an_error() {
+    let Some(dir) = fixtures() else { return };
+    let mut bytes = std::fs::read(dir.join("root/app/bin/goapp")).unwrap();
+    let magic = b"\xff Go buildinf:";
+    let at = bytes.windows(magic.len()).position(|w| w == magic).unwrap();
+    // Make the version string's length run past the section.
+    bytes[at + 32] = 0xff;
+    bytes[at + 33] = 0xff;
+    bytes[at + 34] = 0x7f;
+    let err =
+        lang::analyze("/app/bin/goapp", bytes.len() as u64, &mut bytes.as_slice()).unwrap_err();
+    assert!(err.starts_with("/app/bin/goapp: Go build info"), "{err}");
+}

@@ -1,0 +1,7 @@
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = crowsnest_catalog::lang::analyze("/app/lib/x.jar", data.len() as u64, &mut &data[..]);
+});
