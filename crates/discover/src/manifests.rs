@@ -333,6 +333,18 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        /// Arbitrary text, YAML-ish or not, is a result, never a panic.
+        #[test]
+        fn arbitrary_manifests_never_panic(text in "(apiVersion: v1\n|kind: (Secret|List|Pod)\n|items:\n|- |  |&a |\\*a|---\n|[{}\\[\\],:\"'#!|>-]|[a-z0-9 ]|\n){0,200}") {
+            let dir = tempfile::tempdir().unwrap();
+            let yaml = write(dir.path(), "m.yaml", &text);
+            let json = write(dir.path(), "m.json", &text);
+            let _ = from_manifests(&[yaml, json]);
+        }
+    }
+
     #[cfg(unix)]
     #[test]
     fn directory_link_loops_end() {
