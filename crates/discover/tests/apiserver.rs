@@ -112,7 +112,10 @@ async fn scenario(admin: &Client) -> &'static Scenario {
                 format!("planted-configmap-{run}-Kp3"),
             ];
             let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-            let labels = json!({"pod-security.kubernetes.io/enforce": "baseline",
+            // Enforce "privileged" so the privileged pod below is admitted; warn and audit
+            // carry the stricter levels a posture check compares against.
+            let labels = json!({"pod-security.kubernetes.io/enforce": "privileged",
+                                "pod-security.kubernetes.io/audit": "baseline",
                                 "pod-security.kubernetes.io/warn": "restricted"});
             create(admin, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}})).await;
             create(admin, json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": ns}})).await;
