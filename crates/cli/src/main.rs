@@ -1,6 +1,20 @@
-//! The `crowsnest` binary: parses the command line and reports errors; the work is done
-//! by the library crates.
+//! The `crowsnest` binary: parses the command line, runs the command, and reports
+//! errors once, with an exit code per class. The work is done by the library crates.
+
+mod args;
+mod commands;
+mod exit;
+mod output;
+mod progress;
+
+use clap::Parser;
 
 fn main() {
-    println!("crowsnest {}", env!("CARGO_PKG_VERSION"));
+    let cli = args::Cli::parse();
+    exit::init_logging(cli.global.verbose, cli.global.log_json);
+    let code = match commands::run(cli) {
+        Ok(code) => code,
+        Err(err) => exit::report(&err),
+    };
+    std::process::exit(code);
 }

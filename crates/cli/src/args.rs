@@ -1,0 +1,173 @@
+//! The command line, as clap structs. One module per command under `commands/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "crowsnest",
+    version,
+    about = "Agentless container posture: image inventories, vulnerabilities and Kubernetes attack paths",
+    long_about = "Crowsnest reads container images from registries, OCI layouts and docker archives \
+                  (never unpacking them to disk), inventories their packages, and reports what is \
+                  vulnerable. It only ever reads from registries and clusters.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// More log output on stderr (-v info, -vv debug). CROWSNEST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Logs as JSON lines on stderr.
+    #[arg(long, global = true)]
+    pub log_json: bool,
+    /// No progress bars.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Inspect images: digest, platforms, layers, config and history.
+    #[command(subcommand)]
+    Image(ImageCommand),
+    /// Enumerate a registry: repositories, tags, digests and platforms.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+    /// Inventory an image's OS and language packages, layer by layer, as an SBOM.
+    Sbom(SbomArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SbomArgs {
+    /// The image: registry reference or TRANSPORT:PATH[:TAG].
+    pub reference: String,
+    #[command(flatten)]
+    pub image: ImageOpts,
+    #[arg(long, value_enum, default_value_t = SbomFormat::Table)]
+    pub format: SbomFormat,
+    /// Write to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SbomFormat {
+    Table,
+    /// Crowsnest's own inventory JSON (distro, packages with layer and evidence, unreadable files).
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImageCommand {
+    /// Show an image's manifest digest, platforms, layers, config and history.
+    #[command(
+        after_help = "REFERENCE forms:\n  debian:12                       registry (docker.io/library/debian:12)\n  ghcr.io/org/app@sha256:…        registry, by digest\n  oci:DIR[:TAG]                   OCI image layout directory\n  oci-archive:FILE[:TAG]          OCI layout in a tar archive\n  docker-archive:FILE[:NAME:TAG]  `docker save` output"
+    )]
+    Inspect(InspectArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// The image: registry reference or TRANSPORT:PATH[:TAG].
+    pub reference: String,
+    #[command(flatten)]
+    pub image: ImageOpts,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RegistryCommand {
+    /// List repositories, tags, digests, platforms and created times.
+    List(RegistryListArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RegistryListArgs {
+    /// Registry host[:port], e.g. ghcr.io or 127.0.0.1:5000.
+    pub registry: String,
+    /// Only repositories whose name contains this.
+    #[arg(long)]
+    pub repo: Option<String>,
+    /// Skip fetching image configs (no created times; one request fewer per image).
+    #[arg(long)]
+    pub no_created: bool,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    #[command(flatten)]
+    pub access: RegistryAccess,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+/// How to reach a registry (skopeo-compatible flag names).
+#[derive(Args, Debug, Clone, Default)]
+pub struct RegistryAccess {
+    /// Credentials as USERNAME:PASSWORD (prefer --password-stdin: arguments are visible to other users).
+    #[arg(
+        long,
+        value_name = "USER:PASS",
+        env = "CROWSNEST_CREDS",
+        hide_env_values = true
+    )]
+    pub creds: Option<String>,
+    /// Username, with the password read from standard input.
+    #[arg(long, requires = "password_stdin")]
+    pub username: Option<String>,
+    /// Read the password from standard input (with --username, or USER:PASS on one line).
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Docker-style auth file (default: $REGISTRY_AUTH_FILE, $DOCKER_CONFIG/config.json, ~/.docker/config.json).
+    #[arg(long, value_name = "FILE")]
+    pub authfile: Option<PathBuf>,
+    /// Extra CA certificates (PEM) to trust for the registry.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Allow plain HTTP (for a registry you run without TLS). Never implied.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Seconds to wait for the next bytes of a response before giving up (stall timeout).
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Retries for 429/5xx answers and dropped connections.
+    #[arg(long, default_value_t = 4)]
+    pub retries: u32,
+}
+
+/// Options for reading one image.
+#[derive(Args, Debug, Clone)]
+pub struct ImageOpts {
+    #[command(flatten)]
+    pub access: RegistryAccess,
+    /// Platform to pick from a multi-platform index, os/arch[/variant].
+    #[arg(long, default_value = "linux/amd64")]
+    pub platform: String,
+    /// Every platform of a multi-platform index.
+    #[arg(long, conflicts_with = "platform")]
+    pub all_platforms: bool,
+    /// Largest uncompressed layer accepted, in MiB (a guard against decompression bombs).
+    #[arg(long, default_value_t = 32768, value_name = "MIB")]
+    pub max_layer_size: u64,
+    /// Layers read at once.
+    #[arg(long)]
+    pub parallel: Option<usize>,
+    /// Directory for cached per-layer results (default: ~/.cache/crowsnest). Empty disables.
+    #[arg(long, env = "CROWSNEST_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}

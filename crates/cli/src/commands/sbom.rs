@@ -1,0 +1,71 @@
+//! `crowsnest sbom`: the package inventory of an image.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::Context;
+use crowsnest_acquire::image::Image;
+use crowsnest_acquire::reference::ImageRef;
+use crowsnest_catalog::{Cataloger, Inventory, inventory};
+
+use crate::args::{GlobalArgs, ImageOpts, SbomArgs, SbomFormat};
+use crate::output::Table;
+
+/// Opens an image and inventories it: the shared first half of `sbom` and `scan`.
+pub async fn inventory_image(
+    reference: &str,
+    opts: &ImageOpts,
+    global: &GlobalArgs,
+) -> anyhow::Result<(Image, Inventory)> {
+    let parsed: ImageRef = reference
+        .parse()
+        .with_context(|| format!("image reference {reference:?}"))?;
+    let acquire = super::acquire_options(opts)?;
+    let image = Image::open(&parsed, &acquire).await?;
+    let progress = crate::progress::layer_bars(&image, global.quiet);
+    let layers = image
+        .walk_layers(Arc::new(Cataloger), &acquire, progress)
+        .await?;
+    Ok((image, inventory(&layers)))
+}
+
+pub async fn sbom(args: SbomArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
+    let (_image, inv) = inventory_image(&args.reference, &args.image, global).await?;
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    match args.format {
+        SbomFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &inv)?;
+            writeln!(out)?;
+        }
+        SbomFormat::Table => {
+            if let Some(d) = &inv.distro {
+                writeln!(out, "OS: {} {}", d.id, d.version_id)?;
+            }
+            let mut t = Table::new(["KIND", "NAME", "VERSION", "SOURCE", "LAYER", "EVIDENCE"]);
+            for p in &inv.packages {
+                t.row([
+                    p.kind.to_string(),
+                    p.name.clone(),
+                    p.version.clone(),
+                    p.source
+                        .as_ref()
+                        .map(|s| format!("{} {}", s.name, s.version))
+                        .unwrap_or_default(),
+                    p.layer.as_ref().map(|l| l.short()).unwrap_or_default(),
+                    p.evidence.first().cloned().unwrap_or_default(),
+                ]);
+            }
+            t.write(&mut out)?;
+            for (path, reason) in &inv.unreadable {
+                eprintln!("warning: {path}: {reason}");
+            }
+        }
+    }
+    out.flush()?;
+    Ok(crate::exit::OK)
+}
