@@ -295,27 +295,13 @@ pub fn walk_layer<A: LayerAnalyzer>(
     );
 
     let mut walker = EntryWalker::new(analyzer);
-    {
-        let mut archive = tar::Archive::new(&mut tar_stream);
-        let entries = archive
-            .entries()
-            .map_err(|e| classify(e, compression, limits))?;
-        for (seen, entry) in entries.enumerate() {
-            if seen >= limits.max_entries {
-                return Err(WalkError::TooLarge {
-                    what: "tar entries",
-                    limit: limits.max_entries as u64,
-                });
-            }
-            let mut entry = entry.map_err(|e| classify(e, compression, limits))?;
-            walker
-                .visit(&mut entry)
-                .map_err(|e| classify(e, compression, limits))?;
-        }
-    }
-    // Drain what follows the end-of-archive marker so both digests (and the gzip
-    // trailer's CRC) cover the whole blob.
-    io::copy(&mut tar_stream, &mut io::sink()).map_err(|e| classify(e, compression, limits))?;
+    let walked = walk_entries(&mut tar_stream, &mut walker, compression, limits).and_then(|()| {
+        // Drain what follows the end-of-archive marker so both digests (and the gzip
+        // trailer's CRC) cover the whole blob.
+        io::copy(&mut tar_stream, &mut io::sink())
+            .map(drop)
+            .map_err(|e| classify(e, compression, limits))
+    });
     let HashingReader {
         inner: limited,
         hasher: diff_hasher,
@@ -323,8 +309,21 @@ pub fn walk_layer<A: LayerAnalyzer>(
     } = tar_stream;
     let actual_diff = diff_hasher.finish();
     let mut compressed = limited.inner.0.into_inner();
-    io::copy(&mut compressed, &mut io::sink()).map_err(WalkError::Io)?;
+    // Even when the walk failed, hash the rest of the blob: a corrupted or substituted
+    // blob usually breaks inflate or tar first, and the digest mismatch is the real cause.
+    let drained = io::copy(&mut compressed, &mut io::sink());
     let actual_blob = compressed.into_inner().hasher.finish();
+    if let (Err(walk_error), Some(expected)) = (&walked, &expect.blob_digest) {
+        if drained.is_ok() && *expected != actual_blob {
+            return Err(WalkError::DigestMismatch {
+                expected: expected.clone(),
+                actual: actual_blob,
+            });
+        }
+        tracing::debug!(error = %walk_error, "layer walk failed");
+    }
+    walked?;
+    drained.map_err(WalkError::Io)?;
 
     if let Some(expected) = &expect.blob_digest
         && *expected != actual_blob
@@ -344,6 +343,32 @@ pub fn walk_layer<A: LayerAnalyzer>(
         _ => actual_diff,
     };
     Ok(walker.finish(diff_id, uncompressed_size))
+}
+
+/// Walks the tar entries of a decompressed layer stream.
+fn walk_entries<R: Read, A: LayerAnalyzer>(
+    stream: &mut R,
+    walker: &mut EntryWalker<'_, A>,
+    compression: Compression,
+    limits: &Limits,
+) -> Result<(), WalkError> {
+    let mut archive = tar::Archive::new(stream);
+    let entries = archive
+        .entries()
+        .map_err(|e| classify(e, compression, limits))?;
+    for (seen, entry) in entries.enumerate() {
+        if seen >= limits.max_entries {
+            return Err(WalkError::TooLarge {
+                what: "tar entries",
+                limit: limits.max_entries as u64,
+            });
+        }
+        let mut entry = entry.map_err(|e| classify(e, compression, limits))?;
+        walker
+            .visit(&mut entry)
+            .map_err(|e| classify(e, compression, limits))?;
+    }
+    Ok(())
 }
 
 /// Per-layer state while entries stream past.
