@@ -1,10 +1,21 @@
 //! Version comparison per ecosystem, vulnerability matching and risk priority.
 //!
-//! This is a core crate: it does no I/O. Callers hand it strings and advisory records.
+//! This is a core crate: it does no I/O. Callers hand it strings and advisory records,
+//! or an [`AdvisorySource`] that answers lookups (the feeds crate's database).
+//!
+//! Entry point for scanning: [`match_packages`] (inventory → findings sorted by
+//! priority); [`priority::reassess`] re-scores findings once the runtime is known.
 
 pub mod cvss;
+mod finding;
+pub mod matching;
+pub mod priority;
 pub mod range;
 pub mod version;
 
+pub use matching::{
+    AdvisorySource, Intel, MatchError, MatchProblem, MatchReport, MemoizedSource, match_in_context,
+    match_packages, normalize_name,
+};
 pub use range::{RangeError, Verdict, evaluate};
 pub use version::{VersionError, VersionScheme};
