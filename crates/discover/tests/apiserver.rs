@@ -350,12 +350,16 @@ async fn reader_sees_every_kind_without_gaps_and_no_secret_value() {
         .unwrap();
     assert_eq!(
         namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
-        "baseline"
+        "privileged"
+    );
+    assert_eq!(
+        namespace["metadata"]["labels"]["pod-security.kubernetes.io/warn"],
+        "restricted"
     );
     let pod = snap
         .objects_of("pods")
         .iter()
-        .find(|p| p["metadata"]["name"] == "web-1-a")
+        .find(|p| p["metadata"]["name"] == "web-1-a" && p["metadata"]["namespace"] == ns.as_str())
         .unwrap();
     assert_eq!(pod["spec"]["nodeName"], format!("node-0-{}", scenario.run));
     assert_eq!(pod["metadata"]["ownerReferences"][0]["kind"], "ReplicaSet");
@@ -430,7 +434,9 @@ async fn reader_sees_every_kind_without_gaps_and_no_secret_value() {
     let secret = snap
         .objects_of("secrets")
         .iter()
-        .find(|s| s["metadata"]["name"] == "db-credentials")
+        .find(|s| {
+            s["metadata"]["name"] == "db-credentials" && s["metadata"]["namespace"] == ns.as_str()
+        })
         .unwrap();
     assert_eq!(
         secret["metadata"]["annotations"]["team"], "shop",
