@@ -163,7 +163,10 @@ impl Bom {
     /// and returns its `bom-ref`.
     pub(crate) fn add_finding_package(&mut self, package: &FindingPackage) -> String {
         let reference = if package.purl.is_empty() {
-            format!("crowsnest:{}:{}@{}", package.kind, package.name, package.version)
+            format!(
+                "crowsnest:{}:{}@{}",
+                package.kind, package.name, package.version
+            )
         } else {
             package.purl.clone()
         };
@@ -176,7 +179,8 @@ impl Bom {
             c.bom_ref = Some(reference.clone());
             c.version = Some(package.version.clone());
             c.purl = (!package.purl.is_empty()).then(|| package.purl.clone());
-            c.properties.push(prop(property::KIND, package.kind.as_str()));
+            c.properties
+                .push(prop(property::KIND, package.kind.as_str()));
             if let Some(layer) = &package.layer {
                 c.properties
                     .push(prop(property::LAYER_DIFF_ID, layer.to_string()));
@@ -244,7 +248,8 @@ pub(crate) fn build(
         os.version = (!distro.version_id.is_empty()).then(|| distro.version_id.clone());
         os.description = distro.pretty_name.clone();
         if let Some(codename) = &distro.codename {
-            os.properties.push(prop(property::DISTRO_CODENAME, codename));
+            os.properties
+                .push(prop(property::DISTRO_CODENAME, codename));
         }
         image_depends.push(distro_ref(distro));
         components.push(os);
@@ -332,7 +337,8 @@ fn package_component(subject: &ImageSubject, package: &Package, reference: &str)
     c.version = Some(package.version.clone());
     c.purl = (!package.purl.is_empty()).then(|| package.purl.clone());
     c.licenses = license_choice(&package.licenses);
-    c.properties.push(prop(property::KIND, package.kind.as_str()));
+    c.properties
+        .push(prop(property::KIND, package.kind.as_str()));
     if let Some(layer) = &package.layer {
         c.properties
             .push(prop(property::LAYER_DIFF_ID, layer.to_string()));
@@ -351,7 +357,8 @@ fn package_component(subject: &ImageSubject, package: &Package, reference: &str)
     evidence.sort();
     evidence.dedup();
     for path in evidence {
-        c.properties.push(prop(property::EVIDENCE_PATH, path.clone()));
+        c.properties
+            .push(prop(property::EVIDENCE_PATH, path.clone()));
     }
     c
 }
@@ -374,7 +381,9 @@ fn license_choice(declared: &[String]) -> Vec<LicenseChoice> {
         .map(|l| LicenseChoice::License {
             license: match l {
                 License::Id(id) => LicenseEntry::Id { id },
-                License::Expression(text) | License::Name(text) => LicenseEntry::Name { name: text },
+                License::Expression(text) | License::Name(text) => {
+                    LicenseEntry::Name { name: text }
+                }
             },
         })
         .collect()

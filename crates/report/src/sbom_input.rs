@@ -368,7 +368,11 @@ impl Reader {
 
     fn spdx(&mut self, doc: SpdxDocument) {
         for p in doc.packages {
-            if p.primary_package_purpose.as_deref() == Some("OPERATING-SYSTEM") {
+            // The SPDX 2.3 schema spells it with `_`, its prose with `-`: accept both.
+            if matches!(
+                p.primary_package_purpose.as_deref(),
+                Some("OPERATING_SYSTEM" | "OPERATING-SYSTEM")
+            ) {
                 self.os(
                     p.name.as_deref(),
                     p.version_info.as_deref(),
@@ -443,9 +447,8 @@ impl Reader {
 
     fn finish(mut self, format: SbomFormat) -> ImportedSbom {
         self.packages.sort_by(|a, b| {
-            (a.kind, &a.name, &a.version, &a.arch, &a.purl, &a.layer).cmp(&(
-                b.kind, &b.name, &b.version, &b.arch, &b.purl, &b.layer,
-            ))
+            (a.kind, &a.name, &a.version, &a.arch, &a.purl, &a.layer)
+                .cmp(&(b.kind, &b.name, &b.version, &b.arch, &b.purl, &b.layer))
         });
         self.packages.dedup();
         ImportedSbom {
@@ -490,7 +493,9 @@ fn distro_of_qualifier(value: &str) -> Option<Distro> {
 
 /// `name-version-release.src.rpm` → (name, version-release).
 fn parse_source_rpm(srpm: &str) -> Option<(String, String)> {
-    let base = srpm.strip_suffix(".src.rpm").or(srpm.strip_suffix(".nosrc.rpm"))?;
+    let base = srpm
+        .strip_suffix(".src.rpm")
+        .or(srpm.strip_suffix(".nosrc.rpm"))?;
     let (rest, release) = base.rsplit_once('-')?;
     let (name, version) = rest.rsplit_once('-')?;
     if name.is_empty() || version.is_empty() || release.is_empty() {
@@ -518,7 +523,9 @@ fn package_from_purl(
     let name = match (kind, namespace) {
         (PackageKind::Maven, Some(group)) => format!("{group}:{}", purl.name()),
         (PackageKind::Maven, None) => {
-            return Err(format!("package URL {text:?}: a Maven package needs a group"));
+            return Err(format!(
+                "package URL {text:?}: a Maven package needs a group"
+            ));
         }
         (PackageKind::Npm | PackageKind::Go | PackageKind::Composer, Some(ns)) => {
             format!("{ns}/{}", purl.name())
@@ -562,8 +569,9 @@ fn package_from_purl(
             version: version.clone(),
         }),
         _ if kind.is_os() => upstream.and_then(|u| match kind {
-            PackageKind::Rpm => parse_source_rpm(&u)
-                .map(|(name, version)| SourcePackage { name, version }),
+            PackageKind::Rpm => {
+                parse_source_rpm(&u).map(|(name, version)| SourcePackage { name, version })
+            }
             _ => Some(match u.split_once('@') {
                 Some((n, v)) => SourcePackage {
                     name: n.to_string(),

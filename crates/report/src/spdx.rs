@@ -181,7 +181,13 @@ impl LicenseRefs {
             [(only, _)] => only.clone(),
             _ => terms
                 .iter()
-                .map(|(t, compound)| if *compound { format!("({t})") } else { t.clone() })
+                .map(|(t, compound)| {
+                    if *compound {
+                        format!("({t})")
+                    } else {
+                        t.clone()
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(" AND "),
         }
@@ -237,7 +243,10 @@ pub fn sbom(subject: &ImageSubject, inventory: &Inventory, options: &DocumentOpt
     };
 
     if let Some(distro) = &inventory.distro {
-        let id = ids.claim(&format!("OperatingSystem-{}-{}", distro.id, distro.version_id));
+        let id = ids.claim(&format!(
+            "OperatingSystem-{}-{}",
+            distro.id, distro.version_id
+        ));
         contains(&id);
         packages.push(SpdxPackage {
             spdx_id: id,
@@ -245,7 +254,7 @@ pub fn sbom(subject: &ImageSubject, inventory: &Inventory, options: &DocumentOpt
             version_info: (!distro.version_id.is_empty()).then(|| distro.version_id.clone()),
             download_location: NOASSERTION,
             files_analyzed: false,
-            primary_package_purpose: Some("OPERATING-SYSTEM"),
+            primary_package_purpose: Some("OPERATING_SYSTEM"),
             checksums: Vec::new(),
             license_concluded: NOASSERTION,
             license_declared: NOASSERTION.to_string(),
@@ -308,10 +317,16 @@ fn image_package(subject: &ImageSubject, annotation: &dyn Fn(String) -> Annotati
         )));
     }
     if let Some(platform) = &subject.platform {
-        annotations.push(annotation(format!("{}={platform}", property::IMAGE_PLATFORM)));
+        annotations.push(annotation(format!(
+            "{}={platform}",
+            property::IMAGE_PLATFORM
+        )));
     }
     for (index, layer) in subject.layers.iter().enumerate() {
-        annotations.push(annotation(format!("{}:{index}={layer}", property::IMAGE_LAYER)));
+        annotations.push(annotation(format!(
+            "{}:{index}={layer}",
+            property::IMAGE_LAYER
+        )));
     }
     SpdxPackage {
         spdx_id: IMAGE_ID.to_string(),

@@ -124,7 +124,8 @@ pub(crate) fn oci_purl(subject: &ImageSubject) -> Option<String> {
     let short_name = repository.rsplit('/').next().unwrap_or(repository);
     let mut purl = packageurl::PackageUrl::new("oci", short_name.to_ascii_lowercase()).ok()?;
     purl.with_version(digest.to_string()).ok()?;
-    purl.add_qualifier("repository_url", repository.to_string()).ok()?;
+    purl.add_qualifier("repository_url", repository.to_string())
+        .ok()?;
     if let Some(tag) = tag.filter(|t| !t.is_empty()) {
         purl.add_qualifier("tag", tag.to_string()).ok()?;
     }
@@ -136,7 +137,9 @@ mod tests {
     use super::*;
 
     fn digest(c: char) -> Digest {
-        format!("sha256:{}", c.to_string().repeat(64)).parse().unwrap()
+        format!("sha256:{}", c.to_string().repeat(64))
+            .parse()
+            .unwrap()
     }
 
     #[test]
@@ -162,7 +165,7 @@ mod tests {
         assert_eq!(
             oci_purl(&s).unwrap(),
             format!(
-                "pkg:oci/web@sha256%3A{}?repository_url=registry.local%3A5000%2Fteam%2FWeb&tag=1.2",
+                "pkg:oci/web@sha256:{}?repository_url=registry.local:5000%2Fteam%2FWeb&tag=1.2",
                 "a".repeat(64)
             )
         );

@@ -115,7 +115,10 @@ fn ratings(finding: &Finding) -> Vec<Rating> {
     let severity = cyclonedx_severity(finding.severity);
     match &finding.cvss {
         Some(cvss) => vec![Rating {
-            source: finding.severity_source.clone().map(|name| Source { name, url: None }),
+            source: finding
+                .severity_source
+                .clone()
+                .map(|name| Source { name, url: None }),
             score: Some(cvss.base_score).filter(|s| s.is_finite()),
             severity,
             method: match cvss.version.as_str() {
@@ -128,7 +131,10 @@ fn ratings(finding: &Finding) -> Vec<Rating> {
             vector: Some(cvss.vector.clone()),
         }],
         None => vec![Rating {
-            source: finding.severity_source.clone().map(|name| Source { name, url: None }),
+            source: finding
+                .severity_source
+                .clone()
+                .map(|name| Source { name, url: None }),
             score: None,
             severity,
             method: "other",
@@ -166,22 +172,34 @@ fn properties(finding: &Finding) -> Vec<sbom::Property> {
     let e = &finding.exploitability;
     let mut props = vec![
         sbom::prop("crowsnest:fixStatus", finding.fix_status.as_str()),
-        sbom::prop("crowsnest:priority:score", format!("{:.1}", finding.priority.score)),
+        sbom::prop(
+            "crowsnest:priority:score",
+            format!("{:.1}", finding.priority.score),
+        ),
     ];
     for reason in &finding.priority.reasons {
         props.push(sbom::prop("crowsnest:priority:reason", reason.clone()));
     }
     props.push(sbom::prop("crowsnest:kev", e.in_kev.to_string()));
     if let Some(kev) = &e.kev {
-        props.push(sbom::prop("crowsnest:kev:dateAdded", kev.date_added.clone()));
+        props.push(sbom::prop(
+            "crowsnest:kev:dateAdded",
+            kev.date_added.clone(),
+        ));
         if let Some(due) = &kev.due_date {
             props.push(sbom::prop("crowsnest:kev:dueDate", due.clone()));
         }
-        props.push(sbom::prop("crowsnest:kev:ransomware", kev.ransomware.to_string()));
+        props.push(sbom::prop(
+            "crowsnest:kev:ransomware",
+            kev.ransomware.to_string(),
+        ));
     }
     if let Some(epss) = &e.epss {
         props.push(sbom::prop("crowsnest:epss:score", epss.score.to_string()));
-        props.push(sbom::prop("crowsnest:epss:percentile", epss.percentile.to_string()));
+        props.push(sbom::prop(
+            "crowsnest:epss:percentile",
+            epss.percentile.to_string(),
+        ));
     }
     props.push(sbom::prop(
         "crowsnest:exploit:published",

@@ -17,24 +17,57 @@ struct Column {
 }
 
 const COLUMNS: [Column; 11] = [
-    Column { header: "VULNERABILITY", min: Some(14) },
-    Column { header: "PACKAGE", min: Some(12) },
-    Column { header: "INSTALLED", min: Some(10) },
-    Column { header: "FIXED", min: Some(10) },
-    Column { header: "STATUS", min: None },
-    Column { header: "SEVERITY", min: None },
-    Column { header: "EPSS", min: None },
-    Column { header: "KEV", min: None },
-    Column { header: "EXPLOIT", min: Some(7) },
-    Column { header: "PRIORITY", min: None },
-    Column { header: "LAYER", min: Some(5) },
+    Column {
+        header: "VULNERABILITY",
+        min: Some(14),
+    },
+    Column {
+        header: "PACKAGE",
+        min: Some(16),
+    },
+    Column {
+        header: "INSTALLED",
+        min: Some(10),
+    },
+    Column {
+        header: "FIXED",
+        min: Some(10),
+    },
+    Column {
+        header: "STATUS",
+        min: None,
+    },
+    Column {
+        header: "SEVERITY",
+        min: None,
+    },
+    Column {
+        header: "EPSS",
+        min: None,
+    },
+    Column {
+        header: "KEV",
+        min: None,
+    },
+    Column {
+        header: "EXPLOIT",
+        min: Some(7),
+    },
+    Column {
+        header: "PRIORITY",
+        min: None,
+    },
+    Column {
+        header: "LAYER",
+        min: Some(5),
+    },
 ];
 
 fn status_label(status: FixStatus) -> &'static str {
     match status {
         FixStatus::FixAvailable => "fixed",
         FixStatus::NoFixAvailable => "no fix",
-        FixStatus::WontFix => "won't fix",
+        FixStatus::WontFix => "wontfix",
         FixStatus::Unknown => "unknown",
     }
 }
@@ -49,7 +82,8 @@ fn row(report: &FindingsReport, finding: &Finding) -> [String; 11] {
         "-".to_string()
     };
     let kev = match &e.kev {
-        Some(k) if k.ransomware => "yes+ransomware".to_string(),
+        // (R): known use in ransomware campaigns.
+        Some(k) if k.ransomware => "yes (R)".to_string(),
         _ if e.in_kev => "yes".to_string(),
         _ => "-".to_string(),
     };
@@ -67,7 +101,9 @@ fn row(report: &FindingsReport, finding: &Finding) -> [String; 11] {
         fixed_version(finding).unwrap_or("-").to_string(),
         status_label(finding.fix_status).to_string(),
         finding.severity.to_string(),
-        e.epss.as_ref().map_or("-".to_string(), |s| epss_percent(s.score)),
+        e.epss
+            .as_ref()
+            .map_or("-".to_string(), |s| epss_percent(s.score)),
         kev,
         exploit,
         format!("{:.1}", finding.priority.score),
@@ -191,7 +227,7 @@ mod tests {
             .filter(|(c, _)| c.min.is_none())
             .map(|(_, w)| w)
             .sum();
-        assert_eq!(fixed, 80 * 4);
+        assert_eq!(fixed, 80 * 5);
         assert!(total > MAX_WIDTH);
         for (c, w) in COLUMNS.iter().zip(w) {
             if let Some(min) = c.min {
