@@ -182,9 +182,9 @@ impl AdvisoryDb {
             "base_ecosystem"
         };
         let sql = format!(
-            "SELECT DISTINCT a.id, a.json FROM affected f
+            "SELECT a.id, a.json FROM affected f
              JOIN advisories a ON a.feed = f.feed AND a.id = f.advisory_id
-             WHERE f.{column} = ?1 AND f.name = ?2 ORDER BY a.id, a.feed"
+             WHERE f.{column} = ?1 AND f.name = ?2 ORDER BY f.advisory_id, f.feed"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params![ecosystem, name], |r| {
@@ -194,7 +194,8 @@ impl AdvisoryDb {
         let mut out = Vec::new();
         for row in rows {
             let (id, json) = row?;
-            // One advisory can sit in two ecosystems' archives; report it once.
+            // One advisory can sit in two ecosystems' archives, or name the package for
+            // several releases of a base-ecosystem query: decode and report it once.
             if seen.insert(id.clone()) {
                 out.push(decode(&id, &json)?);
             }
@@ -339,4 +340,28 @@ pub(crate) fn affected_keys(advisory: &Advisory) -> Vec<(String, String, String)
     keys.sort();
     keys.dedup();
     keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_missing_garbage_and_foreign_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE_NAME);
+        assert!(matches!(AdvisoryDb::open(&path), Err(DbError::Missing(_))));
+        std::fs::write(&path, b"this is not a database").unwrap();
+        let err = AdvisoryDb::open(&path).err().unwrap();
+        assert!(err.to_string().contains(DB_FILE_NAME), "{err}");
+        std::fs::remove_file(&path).unwrap();
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x); PRAGMA user_version = 99;")
+            .unwrap();
+        assert!(matches!(
+            AdvisoryDb::open(&path),
+            Err(DbError::Schema { found: 99, .. })
+        ));
+    }
 }

@@ -146,10 +146,10 @@ pub fn validate(advisory: &Advisory) -> Result<(), String> {
         check_id("alias", alias)?;
     }
     for (i, affected) in advisory.affected.iter().enumerate() {
-        if let Some(package) = &affected.package {
-            if package.ecosystem.trim().is_empty() || package.name.trim().is_empty() {
-                return Err(format!("affected[{i}]: package without ecosystem or name"));
-            }
+        if let Some(package) = &affected.package
+            && (package.ecosystem.trim().is_empty() || package.name.trim().is_empty())
+        {
+            return Err(format!("affected[{i}]: package without ecosystem or name"));
         }
         for (j, range) in affected.ranges.iter().enumerate() {
             let at = format!("affected[{i}].ranges[{j}]");

@@ -14,7 +14,7 @@ use crate::build::{DbBuilder, FinishError, OsvLoadError, read_capped};
 use crate::db::{AdvisoryDb, DB_FILE_NAME, DbError, FeedStatus};
 use crate::epss::{EpssError, EpssLimits, parse_epss_gz};
 use crate::exploitdb::{ExploitDbError, parse_exploitdb};
-use crate::feed::{DEFAULT_OSV_ECOSYSTEMS, FeedFile, parse_ecosystem_list};
+use crate::feed::{DEFAULT_OSV_ECOSYSTEMS, FeedFile, is_safe_ecosystem_name, parse_ecosystem_list};
 use crate::kev::{KevError, parse_kev};
 use crate::limits::{BadRecords, CappedReader};
 use crate::osv::{OsvError, OsvLimits};
@@ -225,6 +225,8 @@ pub enum SyncError {
     },
     #[error("another sync is running on {path} (it holds {path}/.sync.lock)")]
     Locked { path: PathBuf },
+    #[error("{0:?} is not a usable OSV ecosystem name")]
+    InvalidEcosystem(String),
     #[error("setting up the HTTP client: {0}")]
     Client(reqwest::Error),
     #[error("feed {feed}: {source}")]
@@ -344,7 +346,12 @@ pub async fn sync(
 
     let mut files = Vec::new();
     let ecosystems = match &opts.feeds.osv_ecosystems {
-        Some(list) => list.clone(),
+        Some(list) => {
+            if let Some(bad) = list.iter().find(|e| !is_safe_ecosystem_name(e)) {
+                return Err(SyncError::InvalidEcosystem(bad.clone()));
+            }
+            list.clone()
+        }
         None => ecosystem_list(&source, &scratch.dir, &mut warnings, &mut progress).await?,
     };
     files.extend(ecosystems.into_iter().map(FeedFile::Osv));
@@ -791,6 +798,16 @@ fn load(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn ecosystem_names_cannot_leave_the_mirror() {
+        let data = tempfile::tempdir().unwrap();
+        let mut opts = SyncOptions::new(data.path(), SourceSpec::Directory("/nonexistent".into()));
+        opts.feeds.osv_ecosystems = Some(vec!["../../etc".into()]);
+        let err = sync(&opts, |_| {}).await.unwrap_err();
+        assert!(matches!(err, SyncError::InvalidEcosystem(_)), "{err}");
+        assert!(!db_path(data.path()).exists());
+    }
 
     #[test]
     fn mirror_values() {
