@@ -30,11 +30,12 @@ if [ -f "$STATE" ] && running registry-tls && running registry-plain && running 
 fi
 bash "$TESTENV/down"
 
-# start NAME CMD...: runs CMD detached (own session, no inherited terminal or pipes).
+# start NAME CMD...: runs CMD detached (own session, no inherited terminal, pipes or
+# up's lock on fd 9, which a long-lived server would otherwise hold forever).
 start() {
   local name="$1"
   shift
-  setsid "$@" </dev/null >"$TB/$name.log" 2>&1 &
+  setsid "$@" </dev/null >"$TB/$name.log" 2>&1 9>&- &
   echo $! >"$TB/$name.pid"
 }
 
