@@ -20,7 +20,7 @@ fixture_sources_hash() {
 }
 V_BOOKWORM="debian-bookworm-1"
 V_BULLSEYE="debian-bullseye-1"
-V_APP="app-bookworm-1+$V_BOOKWORM+src-$(fixture_sources_hash)"
+V_APP="app-bookworm-2+$V_BOOKWORM+src-$(fixture_sources_hash)"
 V_WHITEOUT="whiteout-2+$V_APP"
 V_MULTIARCH="multiarch-3"
 V_VARIANTS="variants-3+$V_BOOKWORM"
@@ -92,6 +92,9 @@ write_truth() {
   if [ -d "$r/app/node_modules" ]; then
     # npm ls exits 1 when the tree has problems; the JSON still says what is there.
     (cd "$r/app" && { npm ls --all --json 2>/dev/null || true; }) >"$out.new/npm.json"
+    # One line per installed copy (npm ls repeats deduped packages under each dependent).
+    (cd "$r/app" && npm query '*' 2>/dev/null) |
+      jq -r '.[] | select(.location != "") | [.name, .version, "/app/" + .location] | @tsv' | LC_ALL=C sort >"$out.new/npm.tsv"
   fi
   if [ -d "$r/app/lib" ]; then
     maven_truth "$r" >"$out.new/maven.tsv"
