@@ -331,6 +331,10 @@ impl Reader {
         let mut stack: Vec<CdxComponent> = bom.components.into_iter().rev().collect();
         while let Some(mut c) = stack.pop() {
             stack.extend(std::mem::take(&mut c.components).into_iter().rev());
+            // An image inside the SBOM (Trivy lists base images so): not a package.
+            if c.kind.as_deref() == Some("container") {
+                continue;
+            }
             if c.kind.as_deref() == Some("operating-system") {
                 self.os(
                     c.name.as_deref(),
@@ -380,14 +384,15 @@ impl Reader {
                 );
                 continue;
             }
-            // The image itself, a file or a directory: not a package to match.
-            if matches!(
-                p.primary_package_purpose.as_deref(),
-                Some("CONTAINER" | "FILE" | "SOURCE" | "ARCHIVE")
-            ) && !p
-                .external_refs
-                .iter()
-                .any(|r| r.reference_type.as_deref() == Some("purl"))
+            // The image itself, or a file or an archive without a package URL: nothing
+            // to match.
+            let purpose = p.primary_package_purpose.as_deref();
+            if purpose == Some("CONTAINER")
+                || matches!(purpose, Some("FILE" | "SOURCE" | "ARCHIVE"))
+                    && !p
+                        .external_refs
+                        .iter()
+                        .any(|r| r.reference_type.as_deref() == Some("purl"))
             {
                 continue;
             }
@@ -435,7 +440,14 @@ impl Reader {
             return;
         };
         match package_from_purl(purl, version, extra, licenses) {
-            Ok((package, distro)) => {
+            Ok((mut package, distro)) => {
+                // Keep the SBOM's spelling of the name (`PyYAML`) when it is the purl's
+                // name up to case and separators (`pyyaml`).
+                if let Some(name) = name.map(str::trim)
+                    && loose_name(name) == loose_name(&package.name)
+                {
+                    package.name = name.to_string();
+                }
                 if self.purl_distro.is_none() {
                     self.purl_distro = distro;
                 }
@@ -459,6 +471,17 @@ impl Reader {
             skipped_count: self.skipped_count,
         }
     }
+}
+
+/// A name compared without case and with `-`, `_` and `.` alike (PEP 503's rule, which
+/// also covers the purl spec's lowercasing of PyPI and other names).
+fn loose_name(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            '_' | '.' => '-',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
 }
 
 fn kind_of_purl_type(ty: &str) -> Option<PackageKind> {

@@ -107,10 +107,10 @@ pub(crate) fn oci_purl(subject: &ImageSubject) -> Option<String> {
     if name.contains("://") || name.contains(' ') || name.is_empty() {
         return None;
     }
-    if let Some((transport, _)) = name.split_once(':') {
-        if matches!(transport, "oci" | "oci-archive" | "docker-archive" | "dir") {
-            return None;
-        }
+    if let Some((transport, _)) = name.split_once(':')
+        && matches!(transport, "oci" | "oci-archive" | "docker-archive" | "dir")
+    {
+        return None;
     }
     let without_digest = name.split_once('@').map_or(name, |(n, _)| n);
     let last_slash = without_digest.rfind('/').map_or(0, |i| i + 1);

@@ -49,10 +49,10 @@ fn level(severity: Severity) -> &'static str {
 /// `security-severity` (0.0 to 10.0, a string): the CVSS base score when known, else a
 /// value inside the CVSS band of the qualitative severity. `None` for unknown severity.
 fn security_severity(finding: &Finding) -> Option<String> {
-    if let Some(cvss) = &finding.cvss {
-        if (0.0..=10.0).contains(&cvss.base_score) {
-            return Some(format!("{:.1}", cvss.base_score));
-        }
+    if let Some(cvss) = &finding.cvss
+        && (0.0..=10.0).contains(&cvss.base_score)
+    {
+        return Some(format!("{:.1}", cvss.base_score));
     }
     let band = match finding.severity {
         Severity::Critical => 9.5,
