@@ -9,7 +9,7 @@ use std::path::Path;
 use crowsnest_model::advisory::Advisory;
 use rusqlite::{Connection, params};
 
-use crate::db::{FeedStatus, INDEXES, SCHEMA, SCHEMA_VERSION, affected_keys};
+use crate::db::{FeedStatus, INDEXES, SCHEMA, SCHEMA_VERSION, group_affected};
 use crate::epss::EpssFile;
 use crate::exploitdb::ExploitDbFile;
 use crate::feed::FeedFile;
@@ -122,42 +122,41 @@ impl DbBuilder {
                 .map_err(OsvLoadError::Db)?;
             let mut insert_affected = tx
                 .prepare(
-                    "INSERT INTO affected (feed, ecosystem, base_ecosystem, name, advisory_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO affected (feed, ecosystem, base_ecosystem, name, advisory_id,
+                     entries) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .map_err(OsvLoadError::Db)?;
             let mut insert_alias = tx
                 .prepare("INSERT INTO aliases (feed, alias, advisory_id) VALUES (?1, ?2, ?3)")
                 .map_err(OsvLoadError::Db)?;
-            let mut json = String::new();
             read_osv_zip(
                 BufReader::new(file),
                 limits,
-                |member, advisory: Advisory| {
-                    json.clear();
-                    json.push_str(
-                        &serde_json::to_string(&advisory)
-                            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
-                    );
+                |member, mut advisory: Advisory| {
+                    // The record without `affected`: entries are stored per package in
+                    // the affected table, so a lookup decodes only the entries it needs.
+                    let affected = std::mem::take(&mut advisory.affected);
+                    let header = to_json(&advisory)?;
                     let inserted = insert_advisory.execute(params![
                         feed,
                         advisory.id,
                         advisory.modified,
                         advisory.withdrawn,
-                        json
+                        header
                     ])?;
                     if inserted == 0 {
                         duplicates
                             .push(member, &format!("a second record with id {}", advisory.id));
                         return Ok(());
                     }
-                    for (ecosystem, base, name) in affected_keys(&advisory) {
+                    for ((ecosystem, base, name), entries) in group_affected(&affected) {
                         insert_affected.execute(params![
                             feed,
                             ecosystem,
                             base,
                             name,
-                            advisory.id
+                            advisory.id,
+                            to_json(&entries)?
                         ])?;
                     }
                     // Aliases and `upstream` ids name the same vulnerability; `related` ids do
@@ -323,4 +322,8 @@ pub(crate) fn read_capped(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     crate::limits::CappedReader::new(file, max).read_to_end(&mut out)?;
     Ok(out)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> rusqlite::Result<String> {
+    serde_json::to_string(value).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }

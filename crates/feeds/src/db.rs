@@ -1,10 +1,10 @@
 //! The local advisory database (SQLite): its schema and the read side the matcher and
 //! `crowsnest db status` use. The write side is in `build.rs`.
 
-use std::collections::HashSet;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crowsnest_model::advisory::Advisory;
+use crowsnest_model::advisory::{Advisory, Affected};
 use crowsnest_model::intel::{EpssScore, Exploit, KevEntry};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
@@ -26,13 +26,17 @@ CREATE TABLE advisories (
     json TEXT NOT NULL,
     PRIMARY KEY (feed, id)
 );
--- One row per (advisory, ecosystem, package); name normalised per ecosystem.
+-- `advisories.json` is the record without `affected`; its affected entries are here,
+-- one row per (advisory, ecosystem, package) with that package's entries as a JSON
+-- array (name normalised per ecosystem). Entries without a package sit under the
+-- empty ecosystem and name.
 CREATE TABLE affected (
     feed TEXT NOT NULL,
     ecosystem TEXT NOT NULL,
     base_ecosystem TEXT NOT NULL,
     name TEXT NOT NULL,
-    advisory_id TEXT NOT NULL
+    advisory_id TEXT NOT NULL,
+    entries TEXT NOT NULL
 );
 CREATE TABLE aliases (
     feed TEXT NOT NULL,
@@ -175,6 +179,9 @@ impl AdvisoryDb {
     /// stores it (see [`normalize_package_name`]). Withdrawn advisories are included
     /// (their `withdrawn` field is set): whether to report them is the matcher's call.
     pub fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, DbError> {
+        if ecosystem.is_empty() || name.trim().is_empty() {
+            return Ok(Vec::new());
+        }
         let name = normalize_package_name(ecosystem, name);
         let column = if ecosystem.contains(':') {
             "ecosystem"
@@ -182,42 +189,69 @@ impl AdvisoryDb {
             "base_ecosystem"
         };
         let sql = format!(
-            "SELECT a.id, a.json FROM affected f
+            "SELECT a.id, a.json, f.entries FROM affected f
              JOIN advisories a ON a.feed = f.feed AND a.id = f.advisory_id
-             WHERE f.{column} = ?1 AND f.name = ?2 ORDER BY f.advisory_id, f.feed"
+             WHERE f.{column} = ?1 AND f.name = ?2 ORDER BY f.advisory_id, f.feed, f.rowid"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params![ecosystem, name], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
         })?;
-        let mut seen = HashSet::new();
-        let mut out = Vec::new();
+        let mut out: Vec<Advisory> = Vec::new();
         for row in rows {
-            let (id, json) = row?;
-            // One advisory can sit in two ecosystems' archives, or name the package for
-            // several releases of a base-ecosystem query: decode and report it once.
-            if seen.insert(id.clone()) {
-                out.push(decode(&id, &json)?);
+            let (id, header, entries) = row?;
+            let entries: Vec<Affected> = decode(&id, &entries)?;
+            match out.last_mut() {
+                // More entries of the same advisory: another release of a base-ecosystem
+                // query, or the same advisory from a second archive (kept once).
+                Some(last) if last.id == id => {
+                    for e in entries {
+                        if !last.affected.contains(&e) {
+                            last.affected.push(e);
+                        }
+                    }
+                }
+                _ => {
+                    let mut advisory: Advisory = decode(&id, &header)?;
+                    advisory.affected = entries;
+                    out.push(advisory);
+                }
             }
         }
         Ok(out)
     }
 
-    /// An advisory by its id or one of its aliases.
+    /// An advisory (with all its affected entries) by its id or one of its aliases.
     pub fn advisory(&self, id: &str) -> Result<Option<Advisory>, DbError> {
-        let json: Option<(String, String)> = self
+        let found: Option<(String, String, String)> = self
             .conn
             .prepare_cached(
-                "SELECT id, json FROM advisories WHERE id = ?1
+                "SELECT feed, id, json FROM advisories WHERE id = ?1
                  UNION ALL
-                 SELECT a.id, a.json FROM aliases s
+                 SELECT a.feed, a.id, a.json FROM aliases s
                  JOIN advisories a ON a.feed = s.feed AND a.id = s.advisory_id
                  WHERE s.alias = ?1
                  LIMIT 1",
             )?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
-        json.map(|(id, j)| decode(&id, &j)).transpose()
+        let Some((feed, id, header)) = found else {
+            return Ok(None);
+        };
+        let mut advisory: Advisory = decode(&id, &header)?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT entries FROM affected WHERE feed = ?1 AND advisory_id = ?2 ORDER BY rowid",
+        )?;
+        let rows = stmt.query_map([&feed, &id], |r| r.get::<_, String>(0))?;
+        for entries in rows {
+            let entries: Vec<Affected> = decode(&id, &entries?)?;
+            advisory.affected.extend(entries);
+        }
+        Ok(Some(advisory))
     }
 
     pub fn kev(&self, cve: &str) -> Result<Option<KevEntry>, DbError> {
@@ -316,30 +350,31 @@ impl AdvisoryDb {
     }
 }
 
-fn decode(id: &str, json: &str) -> Result<Advisory, DbError> {
+fn decode<T: serde::de::DeserializeOwned>(id: &str, json: &str) -> Result<T, DbError> {
     serde_json::from_str(json).map_err(|e| DbError::CorruptRecord {
         id: id.to_owned(),
         detail: e.to_string(),
     })
 }
 
-/// The index rows of one advisory: (ecosystem, base ecosystem, normalised name), once each.
-pub(crate) fn affected_keys(advisory: &Advisory) -> Vec<(String, String, String)> {
-    let mut keys: Vec<(String, String, String)> = advisory
-        .affected
-        .iter()
-        .filter_map(|a| a.package.as_ref())
-        .map(|p| {
-            (
+/// The affected entries of one advisory grouped by index key (ecosystem, base
+/// ecosystem, normalised name), in key order; entries without a package under empty keys.
+pub(crate) fn group_affected(
+    affected: &[Affected],
+) -> BTreeMap<(String, String, String), Vec<&Affected>> {
+    let mut groups: BTreeMap<_, Vec<&Affected>> = BTreeMap::new();
+    for entry in affected {
+        let key = match &entry.package {
+            Some(p) => (
                 p.ecosystem.clone(),
                 base_ecosystem(&p.ecosystem).to_owned(),
                 normalize_package_name(&p.ecosystem, &p.name),
-            )
-        })
-        .collect();
-    keys.sort();
-    keys.dedup();
-    keys
+            ),
+            None => Default::default(),
+        };
+        groups.entry(key).or_default().push(entry);
+    }
+    groups
 }
 
 #[cfg(test)]

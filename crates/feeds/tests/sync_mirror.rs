@@ -36,6 +36,18 @@ fn ids_in_archive(eco_dir: &str, ecosystem: &str, name: &str) -> BTreeSet<String
     ids
 }
 
+fn affected_len_in_archive(eco_dir: &str, id: &str) -> usize {
+    let file = std::fs::File::open(mirror().join("osv").join(eco_dir).join("all.zip")).unwrap();
+    let mut zip = zip::ZipArchive::new(file).unwrap();
+    let mut text = String::new();
+    zip.by_name(&format!("{id}.json"))
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["affected"].as_array().unwrap().len()
+}
+
 fn ids(list: Vec<crowsnest_model::advisory::Advisory>) -> BTreeSet<String> {
     list.into_iter().map(|a| a.id).collect()
 }
@@ -61,6 +73,20 @@ fn check_full_database(db: &AdvisoryDb) {
         .advisories_for("Maven", "org.apache.logging.log4j:log4j-core")
         .unwrap();
     assert!(log4j.iter().any(|a| a.id == "GHSA-jfh8-c2jp-5v3q"));
+    // A lookup carries the queried package's entries only; by id, the whole record.
+    for a in &log4j {
+        assert!(
+            a.affected
+                .iter()
+                .all(|e| e.package.as_ref().unwrap().name == "org.apache.logging.log4j:log4j-core")
+        );
+        assert!(!a.affected.is_empty() && !a.affected[0].ranges.is_empty());
+    }
+    let whole = db.advisory("GHSA-jfh8-c2jp-5v3q").unwrap().unwrap();
+    assert_eq!(
+        whole.affected.len(),
+        affected_len_in_archive("Maven", "GHSA-jfh8-c2jp-5v3q")
+    );
     let kev = db
         .kev("CVE-2021-44228")
         .unwrap()
