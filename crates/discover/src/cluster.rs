@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use futures::StreamExt;
-use kube::api::{Api, DynamicObject, ListParams};
+use kube::api::{Api, ListParams, ObjectList};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::ApiResource;
 use kube::{Client, Config};
@@ -44,6 +44,8 @@ pub struct DiscoverOptions {
     pub max_objects_per_kind: usize,
     /// Clusters discovered at the same time.
     pub concurrent_clusters: usize,
+    /// Kinds of one cluster listed at the same time (within the request rate).
+    pub concurrent_lists: usize,
 }
 
 impl Default for DiscoverOptions {
@@ -55,6 +57,7 @@ impl Default for DiscoverOptions {
             max_list_restarts: 3,
             max_objects_per_kind: 500_000,
             concurrent_clusters: 4,
+            concurrent_lists: 4,
         }
     }
 }
@@ -240,28 +243,36 @@ pub async fn discover_target(target: Target, options: &DiscoverOptions) -> Snaps
     snapshot
 }
 
-/// Spaces requests to one API server evenly: at most `per_second` starts per second.
+/// Bounds the request rate to one API server: a token bucket that allows a burst of one
+/// second's worth of requests, then `per_second` requests per second.
 pub(crate) struct Pacer {
-    interval: Duration,
-    next: tokio::sync::Mutex<Instant>,
+    per_second: f64,
+    state: tokio::sync::Mutex<(f64, Instant)>,
 }
 
 impl Pacer {
     pub(crate) fn new(per_second: u32) -> Self {
-        let interval = Duration::from_secs(1) / per_second.max(1);
+        let per_second = f64::from(per_second.max(1));
         Pacer {
-            interval,
-            next: tokio::sync::Mutex::new(Instant::now()),
+            per_second,
+            state: tokio::sync::Mutex::new((per_second, Instant::now())),
         }
     }
 
     pub(crate) async fn wait(&self) {
-        let mut next = self.next.lock().await;
+        let mut state = self.state.lock().await;
+        let (tokens, last) = *state;
         let now = Instant::now();
-        if *next > now {
-            tokio::time::sleep_until(*next).await;
+        let tokens = (tokens + now.duration_since(last).as_secs_f64() * self.per_second)
+            .min(self.per_second);
+        if tokens >= 1.0 {
+            *state = (tokens - 1.0, now);
+            return;
         }
-        *next = Instant::now().max(*next) + self.interval;
+        let wait = Duration::from_secs_f64((1.0 - tokens) / self.per_second);
+        // Holding the lock while sleeping keeps waiters in order.
+        tokio::time::sleep(wait).await;
+        *state = (0.0, Instant::now());
     }
 }
 
@@ -388,11 +399,10 @@ impl Session<'_> {
         self.pacer.wait().await;
         match tokio::time::timeout(self.options.request_timeout, request).await {
             Ok(result) => result.map_err(Failure::from_kube),
-            Err(_) => Failure::TimedOut(format!(
+            Err(_) => Err(Failure::TimedOut(format!(
                 "no answer within {} s",
                 self.options.request_timeout.as_secs_f32()
-            ))
-            .into_err(),
+            ))),
         }
     }
 
@@ -424,6 +434,7 @@ impl Session<'_> {
             }
         }
         let served_optional = self.optional_resources().await?;
+        let mut wanted = Vec::new();
         for spec in KINDS {
             let resource = if spec.optional {
                 match served_optional.get(spec.plural) {
@@ -443,7 +454,14 @@ impl Session<'_> {
                     plural: spec.plural.into(),
                 }
             };
-            match self.list_kind(spec, &resource).await {
+            wanted.push((spec, resource));
+        }
+        // A few kinds at a time; the pacer bounds the request rate across them.
+        let mut results = futures::stream::iter(wanted)
+            .map(|(spec, resource)| async move { (spec, self.list_kind(spec, &resource).await) })
+            .buffered(self.options.concurrent_lists.max(1));
+        while let Some((spec, result)) = results.next().await {
+            match result {
                 Ok(items) => {
                     snapshot.objects.insert(spec.plural.to_string(), items);
                 }
@@ -490,7 +508,15 @@ impl Session<'_> {
         spec: &KindSpec,
         resource: &ApiResource,
     ) -> Result<Vec<Value>, Failure> {
-        let api: Api<DynamicObject> = Api::all_with(self.client.clone(), resource);
+        let path = if resource.group.is_empty() {
+            format!("/api/{}/{}", resource.version, resource.plural)
+        } else {
+            format!(
+                "/apis/{}/{}/{}",
+                resource.group, resource.version, resource.plural
+            )
+        };
+        let request = kube::core::Request::new(path);
         let mut restarts = 0;
         'restart: loop {
             let mut items: Vec<Value> = Vec::new();
@@ -500,40 +526,16 @@ impl Session<'_> {
                 if let Some(t) = &token {
                     params = params.continue_token(t);
                 }
-                let page = match spec.read {
-                    Read::Full => self.call(api.list(&params)).await.and_then(|list| {
-                        let values = list
-                            .items
-                            .into_iter()
-                            .map(serde_json::to_value)
-                            .collect::<Result<Vec<_>, _>>();
-                        values
-                            .map(|v| (list.metadata.continue_, v))
-                            .map_err(|e| Failure::Other(e.to_string()))
-                    }),
-                    Read::MetadataOnly => {
-                        self.call(api.list_metadata(&params))
-                            .await
-                            .and_then(|list| {
-                                let values = list
-                                    .items
-                                    .into_iter()
-                                    .map(|i| serde_json::to_value(i.metadata))
-                                    .collect::<Result<Vec<_>, _>>();
-                                values
-                                    .map(|v| {
-                                        (
-                                            list.metadata.continue_,
-                                            v.into_iter()
-                                                .map(|m| serde_json::json!({"metadata": m}))
-                                                .collect(),
-                                        )
-                                    })
-                                    .map_err(|e| Failure::Other(e.to_string()))
-                            })
-                    }
-                };
-                let (next, page_items) = match page {
+                let built = match spec.read {
+                    Read::Full => request.list(&params),
+                    Read::MetadataOnly => request.list_metadata(&params),
+                }
+                .map_err(|e| Failure::Other(format!("cannot build the list request: {e}")))?;
+                // Pages are read as plain JSON: no typed round trip for objects kept as JSON.
+                let page = self
+                    .call(self.client.request::<ObjectList<Value>>(built))
+                    .await;
+                let page = match page {
                     Ok(p) => p,
                     Err(Failure::Status { code: 410, .. })
                         if restarts < self.options.max_list_restarts =>
@@ -548,7 +550,7 @@ impl Session<'_> {
                     }
                     Err(f) => return Err(f),
                 };
-                for mut item in page_items {
+                for mut item in page.items {
                     if let Some(map) = item.as_object_mut() {
                         map.insert(
                             "apiVersion".into(),
@@ -565,18 +567,12 @@ impl Session<'_> {
                         self.options.max_objects_per_kind
                     )));
                 }
-                token = next.filter(|t| !t.is_empty());
+                token = page.metadata.continue_.filter(|t| !t.is_empty());
                 if token.is_none() {
                     return Ok(items);
                 }
             }
         }
-    }
-}
-
-impl Failure {
-    fn into_err<T>(self) -> Result<T, Failure> {
-        Err(self)
     }
 }
 
@@ -588,12 +584,21 @@ mod tests {
     async fn pacer_spaces_requests() {
         let pacer = Pacer::new(20);
         let start = Instant::now();
+        for _ in 0..20 {
+            pacer.wait().await;
+        }
+        // A burst of one second's worth goes at once...
+        assert!(
+            start.elapsed() < Duration::from_millis(100),
+            "{:?}",
+            start.elapsed()
+        );
         for _ in 0..5 {
             pacer.wait().await;
         }
-        // Five starts at 20/s: the fifth waits four intervals of 50 ms.
+        // ...then 20/s: five more take about 250 ms.
         assert!(
-            start.elapsed() >= Duration::from_millis(195),
+            start.elapsed() >= Duration::from_millis(240),
             "{:?}",
             start.elapsed()
         );
