@@ -44,6 +44,107 @@ pub enum Command {
     Registry(RegistryCommand),
     /// Inventory an image's OS and language packages, layer by layer, as an SBOM.
     Sbom(SbomArgs),
+    /// Find vulnerabilities in an image or an SBOM, ranked by risk.
+    #[command(subcommand)]
+    Scan(ScanCommand),
+    /// The local vulnerability database: sync feeds, show their status.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ScanCommand {
+    /// Scan an image (registry reference or TRANSPORT:PATH[:TAG]).
+    Image(ScanImageArgs),
+    /// Scan a CycloneDX or SPDX JSON SBOM made by Crowsnest or another tool.
+    Sbom(ScanSbomArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ScanImageArgs {
+    pub reference: String,
+    #[command(flatten)]
+    pub image: ImageOpts,
+    #[command(flatten)]
+    pub scan: ScanOpts,
+}
+
+#[derive(Args, Debug)]
+pub struct ScanSbomArgs {
+    /// The SBOM file (CycloneDX 1.4-1.6 or SPDX 2.2/2.3, JSON).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub scan: ScanOpts,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ScanOpts {
+    #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
+    pub format: ScanFormat,
+    /// Write to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Only these severities (comma-separated: critical,high,medium,low,negligible,unknown).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub severity: Vec<crowsnest_model::Severity>,
+    /// Hide findings that have no fixed version (same as --only-fixed).
+    #[arg(long, visible_alias = "only-fixed")]
+    pub ignore_unfixed: bool,
+    /// Exit with code 1 when a finding at or above this severity remains after filtering.
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<crowsnest_model::Severity>,
+    /// Use the local database as it is: no feed sync, no network.
+    #[arg(long)]
+    pub offline: bool,
+    #[command(flatten)]
+    pub db: DbLocation,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanFormat {
+    Table,
+    Json,
+    /// SARIF 2.1.0, for code-scanning UIs.
+    Sarif,
+    /// CycloneDX 1.6 with a vulnerabilities section.
+    Cyclonedx,
+}
+
+/// Where the vulnerability database lives and where feeds come from.
+#[derive(Args, Debug, Clone)]
+pub struct DbLocation {
+    /// Data directory holding advisories.db (default: $XDG_DATA_HOME/crowsnest or ~/.local/share/crowsnest).
+    #[arg(long, env = "CROWSNEST_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Fetch feeds from a mirror (a directory or base URL laid out like the upstream locations)
+    /// instead of the upstream URLs.
+    #[arg(long, env = "CROWSNEST_MIRROR", value_name = "DIR|URL")]
+    pub mirror: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DbCommand {
+    /// Fetch OSV, KEV, EPSS and Exploit-DB and rebuild the local database (atomically).
+    Sync(DbSyncArgs),
+    /// Show each feed's age and record count.
+    Status(DbStatusArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DbSyncArgs {
+    #[command(flatten)]
+    pub db: DbLocation,
+    /// Re-parse every feed even when unchanged.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DbStatusArgs {
+    #[command(flatten)]
+    pub db: DbLocation,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 #[derive(Args, Debug)]
@@ -64,6 +165,10 @@ pub enum SbomFormat {
     Table,
     /// Crowsnest's own inventory JSON (distro, packages with layer and evidence, unreadable files).
     Json,
+    /// CycloneDX 1.6 JSON.
+    Cyclonedx,
+    /// SPDX 2.3 JSON.
+    Spdx,
 }
 
 #[derive(Subcommand, Debug)]

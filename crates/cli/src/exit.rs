@@ -1,6 +1,6 @@
 //! Exit codes and error reporting.
 //!
-//! 0 success; 1 is kept for a policy threshold being met (e.g. `--fail-on`), not an error;
+//! 0 success; 1 a policy threshold was met (`--fail-on`), which is not an error;
 //! 2 usage error (clap); 3 runtime error; 4 authentication or authorization failure;
 //! 5 the named object was not found. A broken pipe (`crowsnest … | head`) exits 0.
 
@@ -8,6 +8,7 @@ use crowsnest_acquire::image::AcquireError;
 use crowsnest_acquire::registry::RegistryError;
 
 pub const OK: i32 = 0;
+pub const POLICY: i32 = 1;
 pub const ERROR: i32 = 3;
 pub const AUTH: i32 = 4;
 pub const NOT_FOUND: i32 = 5;

@@ -1,8 +1,10 @@
 //! One module per command. `run` builds the async runtime and dispatches.
 
+mod db;
 mod image;
 mod registry;
 mod sbom;
+mod scan;
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -14,7 +16,9 @@ use crowsnest_acquire::image::AcquireOptions;
 use crowsnest_acquire::registry::{RegistryOptions, RetryPolicy};
 use crowsnest_acquire::walk::Limits;
 
-use crate::args::{Cli, Command, ImageCommand, ImageOpts, RegistryAccess, RegistryCommand};
+use crate::args::{
+    Cli, Command, DbCommand, ImageCommand, ImageOpts, RegistryAccess, RegistryCommand, ScanCommand,
+};
 
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -27,6 +31,10 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Command::Image(ImageCommand::Inspect(args)) => image::inspect(args, &global).await,
             Command::Registry(RegistryCommand::List(args)) => registry::list(args, &global).await,
             Command::Sbom(args) => sbom::sbom(args, &global).await,
+            Command::Scan(ScanCommand::Image(args)) => scan::image(args, &global).await,
+            Command::Scan(ScanCommand::Sbom(args)) => scan::sbom(args, &global).await,
+            Command::Db(DbCommand::Sync(args)) => db::run_sync(args, &global).await,
+            Command::Db(DbCommand::Status(args)) => db::run_status(args, &global).await,
         }
     })
 }

@@ -8,8 +8,22 @@ use crowsnest_acquire::image::Image;
 use crowsnest_acquire::reference::ImageRef;
 use crowsnest_catalog::{Cataloger, Inventory, inventory};
 
+use crowsnest_report::{DocumentOptions, ImageSubject};
+
 use crate::args::{GlobalArgs, ImageOpts, SbomArgs, SbomFormat};
 use crate::output::Table;
+
+/// The report's view of an opened image.
+pub fn subject(image: &Image) -> ImageSubject {
+    ImageSubject {
+        name: image.name.clone(),
+        manifest_digest: Some(image.manifest_digest.clone()),
+        config_digest: Some(image.config_digest().clone()),
+        platform: Some(image.platform().to_string()),
+        layers: image.config.rootfs.diff_ids.clone(),
+        created: image.config.created.clone(),
+    }
+}
 
 /// Opens an image and inventories it: the shared first half of `sbom` and `scan`.
 pub async fn inventory_image(
@@ -30,14 +44,27 @@ pub async fn inventory_image(
 }
 
 pub async fn sbom(args: SbomArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
-    let (_image, inv) = inventory_image(&args.reference, &args.image, global).await?;
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
-        )),
-        None => Box::new(std::io::stdout().lock()),
-    };
+    let (image, inv) = inventory_image(&args.reference, &args.image, global).await?;
+    let mut out = crate::output::writer(args.output.as_deref())?;
     match args.format {
+        SbomFormat::Cyclonedx => {
+            writeln!(
+                out,
+                "{}",
+                crowsnest_report::cyclonedx::sbom(
+                    &subject(&image),
+                    &inv,
+                    &DocumentOptions::default()
+                )
+            )?;
+        }
+        SbomFormat::Spdx => {
+            writeln!(
+                out,
+                "{}",
+                crowsnest_report::spdx::sbom(&subject(&image), &inv, &DocumentOptions::default())
+            )?;
+        }
         SbomFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &inv)?;
             writeln!(out)?;
