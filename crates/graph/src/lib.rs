@@ -1,0 +1,25 @@
+//! The security graph: joins a cluster snapshot and image findings into typed nodes and
+//! edges, computes insights, attack paths and choke points.
+//!
+//! Architecture invariant: no I/O. Values in, values out; the CLI and the server read
+//! snapshots and findings and hand them over.
+//!
+//! Entry points:
+//! - [`build`] (a [`ClusterInput`] + [`ImageFindings`]) → [`SecurityGraph`], with
+//!   [`SecurityGraph::insights`] filled.
+//! - [`rules::RuleId`]: the attack-edge rules (docs/graph.md is generated from them).
+
+mod build;
+mod facts;
+mod findings;
+pub mod graph;
+pub mod insights;
+mod k8s;
+mod rbac;
+pub mod rules;
+
+pub use build::{ANY_NODE, BuildOptions, CLUSTER, ClusterInput, INTERNET, build};
+pub use findings::ImageFindings;
+pub use graph::{Edge, EdgeId, EdgeKind, Node, NodeId, NodeKind, SecurityGraph};
+pub use insights::{Insight, InsightKind};
+pub use rules::RuleId;
