@@ -1425,14 +1425,12 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Exploitation of reachable pods whose images have RCE-class vulnerabilities.
+    /// Exploitation of internet-exposed pods whose images have RCE-class vulnerabilities.
     fn exploit_edges(&mut self) {
+        let exposed = self.internet_routes();
         let pods = std::mem::take(&mut self.pods);
         for pod in &pods {
-            let reachable = self.g.incoming(pod.id).any(|(_, e)| {
-                e.traversable && matches!(e.kind, EdgeKind::RoutesTrafficTo | EdgeKind::Exposes)
-            });
-            if !reachable {
+            if !exposed.contains_key(&pod.id) {
                 continue;
             }
             for (c, &cid) in pod.facts.containers.iter().zip(&pod.containers) {
@@ -1465,8 +1463,8 @@ impl<'a> Builder<'a> {
         self.pods = pods;
     }
 
-    /// "Exposed to the internet" on everything reachable over reach edges, with the route.
-    fn exposure_insights(&mut self) {
+    /// Everything reachable from the Internet over reach edges, with the route taken.
+    fn internet_routes(&self) -> HashMap<NodeId, Vec<String>> {
         let mut route: HashMap<NodeId, Vec<String>> = HashMap::new();
         let mut queue = std::collections::VecDeque::from([self.internet]);
         route.insert(self.internet, vec![]);
@@ -1496,6 +1494,12 @@ impl<'a> Builder<'a> {
                 queue.push_back(to);
             }
         }
+        route
+    }
+
+    /// "Exposed to the internet" on everything reachable over reach edges, with the route.
+    fn exposure_insights(&mut self) {
+        let route = self.internet_routes();
         let mut exposed: Vec<(NodeId, Vec<String>)> = route
             .into_iter()
             .filter(|(id, _)| *id != self.internet)

@@ -7,19 +7,25 @@
 //! Entry points:
 //! - [`build`] (a [`ClusterInput`] + [`ImageFindings`]) → [`SecurityGraph`], with
 //!   [`SecurityGraph::insights`] filled.
+//! - [`attack_paths`] → ranked [`AttackPath`]s with stories and per-step remediation;
+//!   [`choke_points`] over them → what to fix first.
 //! - [`rules::RuleId`]: the attack-edge rules (docs/graph.md is generated from them).
 
 mod build;
+pub mod choke;
 mod facts;
 mod findings;
 pub mod graph;
 pub mod insights;
 mod k8s;
+pub mod paths;
 mod rbac;
 pub mod rules;
 
 pub use build::{ANY_NODE, BuildOptions, CLUSTER, ClusterInput, INTERNET, build};
+pub use choke::{ChokePoint, ChokeTarget, choke_points};
 pub use findings::ImageFindings;
 pub use graph::{Edge, EdgeId, EdgeKind, Node, NodeId, NodeKind, SecurityGraph};
 pub use insights::{Insight, InsightKind};
+pub use paths::{AttackPath, PathOptions, Step, TargetKind, attack_paths};
 pub use rules::RuleId;
