@@ -19,8 +19,8 @@ pub enum RuleId {
     /// by exploiting a vulnerability of its image.
     /// **Why:** a remotely exploitable flaw in software that listens on the network turns
     /// reachability into a shell.
-    /// **Condition:** the pod is reachable (an edge "routes traffic to" or "exposes" leads
-    /// to it) and the container's image has a finding that is in CISA KEV, or is critical
+    /// **Condition:** the pod is reachable from the Internet (a chain of traversable
+    /// "routes traffic to"/"exposes" edges leads from the Internet to it) and the container's image has a finding that is in CISA KEV, or is critical
     /// or high with a network attack vector (`AV:N`) in its CVSS vector. Likelihood 0.9 for
     /// KEV, 0.7 with a public exploit, 0.5 for network critical, 0.3 for network high.
     /// **References:** KubeHound ENDPOINT_EXPLOIT; Defender for Cloud "Internet exposed
