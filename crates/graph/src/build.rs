@@ -1080,8 +1080,28 @@ impl<'a> Builder<'a> {
         for (i, p) in self.pods.iter().enumerate() {
             pods_by_ns.entry(p.namespace.clone()).or_default().push(i);
         }
+        // system:masters is cluster-admin; it exists in every cluster, and is a target of
+        // group impersonation.
+        let masters = self.g.upsert(
+            NodeKind::Group,
+            format!("group:{SYSTEM_MASTERS}"),
+            SYSTEM_MASTERS,
+            None,
+        );
+        self.attack(
+            masters,
+            self.cluster,
+            RuleId::ClusterAdmin,
+            None,
+            vec![format!("member of {SYSTEM_MASTERS}")],
+        );
+        // Node lists per kind, read once: scanning every node per identity is quadratic.
+        let mut by_kind: HashMap<NodeKind, Vec<NodeId>> = HashMap::new();
+        for (id, node) in self.g.nodes.iter().enumerate() {
+            by_kind.entry(node.kind).or_default().push(id);
+        }
         for identity in identities {
-            self.identity_edges(&rbac, identity, &pods_by_ns);
+            self.identity_edges(&rbac, identity, &pods_by_ns, &by_kind);
         }
     }
 
@@ -1096,7 +1116,9 @@ impl<'a> Builder<'a> {
         rbac: &Rbac,
         identity: NodeId,
         pods_by_ns: &HashMap<String, Vec<usize>>,
+        by_kind: &HashMap<NodeKind, Vec<NodeId>>,
     ) {
+        let all_of = |kind: NodeKind| by_kind.get(&kind).cloned().unwrap_or_default();
         let key = self.g.node(identity).key.clone();
         if let Some(evidence) = rbac.cluster_admin(&key) {
             self.insight(
@@ -1154,7 +1176,7 @@ impl<'a> Builder<'a> {
                 creators.push((RuleId::ControllerWrite, a, text));
             }
         }
-        let namespaces = self.all_of(NodeKind::Namespace);
+        let namespaces = all_of(NodeKind::Namespace);
         for (rule, allowed, evidence) in creators {
             for &ns in &namespaces {
                 let name = self.g.node(ns).name.clone();
@@ -1175,7 +1197,7 @@ impl<'a> Builder<'a> {
                     .collect(),
             );
         }
-        for secret in self.all_of(NodeKind::Secret) {
+        for secret in all_of(NodeKind::Secret) {
             let node = self.g.node(secret);
             if let Some(a) = secret_grants
                 .iter()
@@ -1250,22 +1272,7 @@ impl<'a> Builder<'a> {
             if grants.is_empty() {
                 continue;
             }
-            if kind == NodeKind::Group && grants.iter().any(|a| a.covers(None, SYSTEM_MASTERS)) {
-                let masters = self.g.upsert(
-                    NodeKind::Group,
-                    format!("group:{SYSTEM_MASTERS}"),
-                    SYSTEM_MASTERS,
-                    None,
-                );
-                self.attack(
-                    masters,
-                    self.cluster,
-                    RuleId::ClusterAdmin,
-                    None,
-                    vec![format!("member of {SYSTEM_MASTERS}")],
-                );
-            }
-            for target in self.all_of(kind) {
+            for target in all_of(kind) {
                 let node = self.g.node(target);
                 if let Some(a) = grants
                     .iter()
@@ -1277,7 +1284,7 @@ impl<'a> Builder<'a> {
             }
         }
         let token_grants = rbac.allowed(&key, &["create"], "", "serviceaccounts/token");
-        for sa in self.all_of(NodeKind::ServiceAccount) {
+        for sa in all_of(NodeKind::ServiceAccount) {
             let node = self.g.node(sa);
             if let Some(a) = token_grants
                 .iter()
