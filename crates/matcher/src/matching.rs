@@ -195,7 +195,19 @@ pub fn match_in_context<S: AdvisorySource>(
         else {
             continue;
         };
-        let hits = affecting_advisories(source, &lookups, &mut report)?;
+        let mut lists = Vec::with_capacity(lookups.len());
+        for lookup in &lookups {
+            lists.push(
+                source
+                    .advisories_for(&lookup.ecosystem, &lookup.name)
+                    .map_err(|source| MatchError {
+                        ecosystem: lookup.ecosystem.clone(),
+                        name: lookup.name.clone(),
+                        source,
+                    })?,
+            );
+        }
+        let hits = affecting_advisories(&lookups, &lists, &mut report);
         for group in group_by_vulnerability(&hits) {
             let finding = build_finding(
                 source,
@@ -284,28 +296,22 @@ fn lookups(
 }
 
 /// An advisory whose ranges contain the installed version.
-struct Hit {
-    advisory: Advisory,
+struct Hit<'a> {
+    advisory: &'a Advisory,
     /// Found under the source package's name.
     via_source: bool,
     fixed: Vec<String>,
     fix_status: FixStatus,
 }
 
-fn affecting_advisories<S: AdvisorySource>(
-    source: &S,
+/// The advisories in `lists` (one list per lookup, same order) that affect the package.
+fn affecting_advisories<'a>(
     lookups: &[Lookup],
+    lists: &'a [Arc<[Advisory]>],
     report: &mut MatchReport,
-) -> Result<Vec<Hit>, MatchError<S::Error>> {
-    let mut hits: Vec<Hit> = Vec::new();
-    for lookup in lookups {
-        let advisories = source
-            .advisories_for(&lookup.ecosystem, &lookup.name)
-            .map_err(|source| MatchError {
-                ecosystem: lookup.ecosystem.clone(),
-                name: lookup.name.clone(),
-                source,
-            })?;
+) -> Vec<Hit<'a>> {
+    let mut hits: Vec<Hit<'a>> = Vec::new();
+    for (lookup, advisories) in lookups.iter().zip(lists) {
         for advisory in advisories.iter() {
             if advisory.withdrawn.is_some() {
                 continue;
@@ -341,7 +347,7 @@ fn affecting_advisories<S: AdvisorySource>(
             // by one entry wins over the others' silence (FixAvailable orders first).
             if let Some(fix_status) = statuses.into_iter().min() {
                 hits.push(Hit {
-                    advisory: advisory.clone(),
+                    advisory,
                     via_source: lookup.via_source,
                     fixed,
                     fix_status,
@@ -349,7 +355,7 @@ fn affecting_advisories<S: AdvisorySource>(
             }
         }
     }
-    Ok(hits)
+    hits
 }
 
 /// Whether an `affected` entry names the looked-up package in its ecosystem: exactly the
@@ -451,7 +457,7 @@ struct Group {
 /// *relates* CVEs (a DSA or ALSA fixing several at once) becomes one unit per related
 /// CVE, keyed by that CVE alone, so that it does not glue unrelated CVEs together.
 /// Units sharing a key are merged (union-find).
-fn group_by_vulnerability(hits: &[Hit]) -> Vec<Group> {
+fn group_by_vulnerability(hits: &[Hit<'_>]) -> Vec<Group> {
     struct Unit {
         hit: usize,
         keys: Vec<String>,
@@ -520,12 +526,12 @@ fn build_finding<S: AdvisorySource>(
     source: &S,
     package: &Package,
     lookup: &Lookup,
-    hits: &[Hit],
+    hits: &[Hit<'_>],
     group: &Group,
     context: Option<&RuntimeContext>,
     intel_cache: &mut HashMap<String, Intel>,
 ) -> Result<Finding, MatchError<S::Error>> {
-    let mut members: Vec<&Hit> = group.members.iter().map(|&i| &hits[i]).collect();
+    let mut members: Vec<&Hit<'_>> = group.members.iter().map(|&i| &hits[i]).collect();
     members.sort_by(|a, b| a.advisory.id.cmp(&b.advisory.id));
     let id = primary_id(group, &members);
     let aliases: Vec<String> = group.ids.iter().filter(|i| **i != id).cloned().collect();
@@ -560,7 +566,7 @@ fn build_finding<S: AdvisorySource>(
         cvss,
         summary,
         references,
-    } = finding_details(members.iter().map(|h| &h.advisory), package.kind.is_os());
+    } = finding_details(members.iter().map(|h| h.advisory), package.kind.is_os());
 
     let mut intel = Vec::new();
     for cve in group.ids.iter().filter(|i| i.starts_with("CVE-")) {
@@ -621,7 +627,7 @@ fn installed_version(package: &Package, via_source: bool) -> String {
 
 /// The CVE of the first advisory (by id) that is known by one, else the CVE the group
 /// was split on, else the first advisory's own id.
-fn primary_id(group: &Group, members: &[&Hit]) -> String {
+fn primary_id(group: &Group, members: &[&Hit<'_>]) -> String {
     members
         .iter()
         .map(|h| h.advisory.primary_id())

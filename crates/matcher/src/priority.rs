@@ -319,6 +319,41 @@ mod tests {
     }
 
     #[test]
+    fn worked_examples_in_the_docs() {
+        let mut log4shell = finding(Severity::Critical, Some(10.0), FixStatus::FixAvailable);
+        log4shell.exploitability.kev = Some(kev());
+        assert_eq!(assess(&log4shell, None).score, 100.0);
+
+        let mut high = finding(Severity::High, Some(7.5), FixStatus::FixAvailable);
+        high.exploitability.epss = Some(EpssStatus {
+            score: 0.04,
+            percentile: 0.9,
+        });
+        assert_eq!(assess(&high, None).score, 24.0);
+        let exposed = RuntimeContext {
+            internet_exposed: true,
+            privileged: true,
+            ..Default::default()
+        };
+        assert_eq!(assess(&high, Some(&exposed)).score, 37.2);
+
+        let mut medium = finding(Severity::Medium, Some(5.3), FixStatus::NoFixAvailable);
+        medium.exploitability.exploit_published = true;
+        medium.exploitability.exploit_uris = vec!["https://www.exploit-db.com/exploits/1".into()];
+        assert_eq!(assess(&medium, None).score, 40.5);
+
+        let mut unimportant = finding(Severity::Negligible, None, FixStatus::WontFix);
+        unimportant.severity_source = Some("Debian urgency".into());
+        assert_eq!(assess(&unimportant, None).score, 1.1);
+
+        // The floor keeps an unexploited critical above a low flaw with an exploit.
+        let critical = finding(Severity::Critical, Some(9.8), FixStatus::FixAvailable);
+        let mut low = finding(Severity::Low, Some(3.0), FixStatus::FixAvailable);
+        low.exploitability.exploit_published = true;
+        assert!(assess(&critical, None).score > assess(&low, None).score);
+    }
+
+    #[test]
     fn hostile_numbers_stay_in_range() {
         let mut f = finding(Severity::Critical, Some(f64::NAN), FixStatus::FixAvailable);
         f.exploitability.epss = Some(EpssStatus {
