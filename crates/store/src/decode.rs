@@ -145,3 +145,52 @@ pub(crate) fn decode_snapshot(
         status,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// Whatever a damaged database hands back, decoding returns (an error or a
+        /// value) and never panics.
+        #[test]
+        fn decoding_never_panics(
+            json in ".{0,64}",
+            count in proptest::num::i64::ANY,
+            time in proptest::num::i64::ANY,
+            state in "[a-z]{0,8}",
+        ) {
+            let rows = vec![json.clone(), "{}".to_string()];
+            let _ = decode_inventory("inventory", "c".into(), Some(json.clone()), count, time, &rows);
+            let _ = decode_assessment("assessment", "c".into(), "f".into(), time, count, &rows);
+            let _ = decode_snapshot("prod".into(), 1, time, "ok".into(), &json);
+            let _ = decode_lease(1, "k".into(), "key".into(), &json, "w".into(), count, time);
+            let _ = JobColumns {
+                id: count,
+                kind: "k".into(),
+                key: "key".into(),
+                payload: json.clone(),
+                state,
+                not_before: time,
+                attempts: count,
+                max_attempts: count,
+                lease_owner: None,
+                lease_until: Some(time),
+                last_error: None,
+            }
+            .decode();
+        }
+    }
+
+    #[test]
+    fn counts_must_match_rows() {
+        let err =
+            decode_inventory("inventory of x", "c".into(), None, 2, 0, &["{}".into()]).unwrap_err();
+        assert!(
+            err.to_string().contains("records 2 packages but has 1"),
+            "{err}"
+        );
+        let err = decode_inventory("inventory of x", "c".into(), None, -1, 0, &[]).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { .. }));
+    }
+}
