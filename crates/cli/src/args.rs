@@ -50,6 +50,73 @@ pub enum Command {
     /// The local vulnerability database: sync feeds, show their status.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Snapshot Kubernetes clusters through the API (read-only), or manifests offline.
+    Discover(DiscoverArgs),
+    /// Check that the identity in use can read everything discovery needs.
+    Doctor(DoctorArgs),
+    /// Work with saved snapshots.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+}
+
+/// Which clusters to talk to (kubectl-compatible flag names).
+#[derive(Args, Debug, Clone)]
+pub struct ClusterSelection {
+    /// Kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// A kubeconfig context (repeatable). Default: the current context.
+    #[arg(long = "context", value_name = "NAME")]
+    pub contexts: Vec<String>,
+    /// Every context in the kubeconfig.
+    #[arg(long, conflicts_with_all = ["contexts", "in_cluster"])]
+    pub all_contexts: bool,
+    /// Use the pod's own service account (when running inside a cluster).
+    #[arg(long, conflicts_with = "contexts")]
+    pub in_cluster: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DiscoverArgs {
+    #[command(flatten)]
+    pub clusters: ClusterSelection,
+    /// Build the snapshot from YAML/JSON manifests instead (files or directories; repeatable).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["contexts", "all_contexts", "in_cluster"])]
+    pub manifests: Vec<PathBuf>,
+    /// Print the snapshot(s) as JSON on standard output.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the snapshot to FILE (one cluster) instead of the data directory.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Data directory; snapshots are saved under DIR/snapshots/<cluster>/<time>.json.
+    #[arg(long, env = "CROWSNEST_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Requests per second to each API server.
+    #[arg(long, default_value_t = 50)]
+    pub qps: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub clusters: ClusterSelection,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SnapshotCommand {
+    /// Objects added, removed and changed (with the changed fields) from A to B.
+    Diff(SnapshotDiffArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SnapshotDiffArgs {
+    pub a: PathBuf,
+    pub b: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 #[derive(Subcommand, Debug)]

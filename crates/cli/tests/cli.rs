@@ -397,3 +397,98 @@ fn scan_ranks_findings_and_fail_on_sets_the_exit_code() {
     };
     assert_eq!(ids(&from_sbom), ids(&report));
 }
+
+#[test]
+fn discover_doctor_and_diff_against_the_real_apiserver() {
+    let Some(kubeconfig) = crowsnest_testbed::var("CROWSNEST_TEST_KUBECONFIG_READER") else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap();
+    let a = data.path().join("a.json");
+    let out = run(&[
+        "discover",
+        "--kubeconfig",
+        &kubeconfig,
+        "--output",
+        a.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains(" ok "), "{stdout}");
+    let snap: serde_json::Value = serde_json::from_slice(&std::fs::read(&a).unwrap()).unwrap();
+    assert!(
+        snap["objects"]["namespaces"]
+            .as_array()
+            .is_some_and(|n| !n.is_empty())
+    );
+    // Secrets are listed with metadata only: no data or stringData key survives.
+    for s in snap["objects"]["secrets"].as_array().into_iter().flatten() {
+        assert!(
+            s.get("data").is_none() && s.get("stringData").is_none(),
+            "{s}"
+        );
+    }
+
+    // Saved under the data directory by default.
+    let out = run(&[
+        "discover",
+        "--kubeconfig",
+        &kubeconfig,
+        "--data-dir",
+        data_dir,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let saved = std::fs::read_dir(data.path().join("snapshots"))
+        .unwrap()
+        .count();
+    assert_eq!(saved, 1);
+
+    let out = run(&["doctor", "--kubeconfig", &kubeconfig]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("every permission discovery needs is granted"),
+        "{stdout}"
+    );
+
+    let out = run(&[
+        "snapshot",
+        "diff",
+        a.to_str().unwrap(),
+        a.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        d["added"].as_array().unwrap().len() + d["removed"].as_array().unwrap().len(),
+        0
+    );
+
+    // A cluster that is down gets a status, not a crash.
+    let broken = data.path().join("down.kubeconfig");
+    let text_cfg = std::fs::read_to_string(&kubeconfig).unwrap();
+    let port = text_cfg
+        .split("https://127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .unwrap();
+    std::fs::write(
+        &broken,
+        text_cfg.replace(&format!("127.0.0.1:{port}"), "127.0.0.1:9"),
+    )
+    .unwrap();
+    let out = run(&[
+        "discover",
+        "--kubeconfig",
+        broken.to_str().unwrap(),
+        "--output",
+        data.path().join("down.json").to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
+    assert!(stdout.contains("unreachable"), "{stdout}");
+}

@@ -1,6 +1,7 @@
 //! One module per command. `run` builds the async runtime and dispatches.
 
 mod db;
+mod discover;
 mod image;
 mod registry;
 mod sbom;
@@ -18,6 +19,7 @@ use crowsnest_acquire::walk::Limits;
 
 use crate::args::{
     Cli, Command, DbCommand, ImageCommand, ImageOpts, RegistryAccess, RegistryCommand, ScanCommand,
+    SnapshotCommand,
 };
 
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
@@ -35,6 +37,9 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Command::Scan(ScanCommand::Sbom(args)) => scan::sbom(args, &global).await,
             Command::Db(DbCommand::Sync(args)) => db::run_sync(args, &global).await,
             Command::Db(DbCommand::Status(args)) => db::run_status(args, &global).await,
+            Command::Discover(args) => discover::discover(args, &global).await,
+            Command::Doctor(args) => discover::doctor(args, &global).await,
+            Command::Snapshot(SnapshotCommand::Diff(args)) => discover::diff(args, &global),
         }
     })
 }
