@@ -57,6 +57,35 @@ pub enum Command {
     /// Work with saved snapshots.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// Attack paths through a cluster (Internet or any pod → node, cluster-admin, secrets), with choke points.
+    Paths(GraphArgs),
+    /// Insights on workloads, identities and images, each with its evidence.
+    Insights(GraphArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct GraphArgs {
+    /// A snapshot saved by `crowsnest discover`.
+    #[arg(long, value_name = "FILE", conflicts_with = "manifests")]
+    pub snapshot: Option<PathBuf>,
+    /// Manifests (files or directories; repeatable) instead of a snapshot.
+    #[arg(long, value_name = "PATH")]
+    pub manifests: Vec<PathBuf>,
+    /// Scan every image the workloads run and join the findings into the graph.
+    #[arg(long)]
+    pub scan_images: bool,
+    /// Also start paths from every container (an attacker already runs code in one).
+    #[arg(long)]
+    pub assume_breach: bool,
+    /// Most paths (or insights) shown.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub access: RegistryAccess,
+    #[command(flatten)]
+    pub db: DbLocation,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 /// Which clusters to talk to (kubectl-compatible flag names).

@@ -492,3 +492,69 @@ fn discover_doctor_and_diff_against_the_real_apiserver() {
     assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
     assert!(stdout.contains("unreachable"), "{stdout}");
 }
+
+#[test]
+fn attack_paths_join_a_real_image_scan_to_the_cluster_graph() {
+    let Some(bed) = bed() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap();
+    let mirror = crowsnest_testbed::shared().join("feeds");
+    let out = run(&[
+        "db",
+        "sync",
+        "--data-dir",
+        data_dir,
+        "--mirror",
+        mirror.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/shop/shop.yaml"
+    ))
+    .unwrap();
+    let manifests = data.path().join("shop");
+    std::fs::create_dir_all(&manifests).unwrap();
+    std::fs::write(
+        manifests.join("shop.yaml"),
+        example.replace("REGISTRY", &bed.registry),
+    )
+    .unwrap();
+    let m = manifests.to_str().unwrap();
+
+    let out = run(&["paths", "--manifests", m, "--format", "json"]);
+    let none: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        none["paths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| !p["story"].as_str().unwrap().contains("CVE-")),
+        "without the image scan no path can exploit a vulnerability"
+    );
+
+    let out = run(&[
+        "paths",
+        "--manifests",
+        m,
+        "--scan-images",
+        "--ca-file",
+        &bed.ca,
+        "--creds",
+        &bed.creds(),
+        "--data-dir",
+        data_dir,
+        "--format",
+        "json",
+        "-q",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let top = &v["paths"][0];
+    let story = top["story"].as_str().unwrap();
+    assert!(story.starts_with("Internet"), "{story}");
+    assert!(story.contains("CVE-2021-44228"), "{story}");
+    assert!(story.ends_with("cluster-admin"), "{story}");
+    assert!(!v["chokePoints"].as_array().unwrap().is_empty());
+}

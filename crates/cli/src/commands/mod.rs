@@ -2,6 +2,7 @@
 
 mod db;
 mod discover;
+mod graph;
 mod image;
 mod registry;
 mod sbom;
@@ -40,6 +41,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Command::Discover(args) => discover::discover(args, &global).await,
             Command::Doctor(args) => discover::doctor(args, &global).await,
             Command::Snapshot(SnapshotCommand::Diff(args)) => discover::diff(args, &global),
+            Command::Paths(args) => graph::paths(args, &global).await,
+            Command::Insights(args) => graph::insights(args, &global).await,
         }
     })
 }

@@ -13,10 +13,10 @@ use crowsnest_model::finding::{Finding, FixStatus};
 use crowsnest_report::findings::{self, FindingsReport};
 use crowsnest_report::{DocumentOptions, ImageSubject};
 
-use crate::args::{GlobalArgs, ScanFormat, ScanImageArgs, ScanOpts, ScanSbomArgs};
+use crate::args::{DbLocation, GlobalArgs, ScanFormat, ScanImageArgs, ScanOpts, ScanSbomArgs};
 
 /// The feeds database seen as the matcher's advisory source.
-struct DbSource(AdvisoryDb);
+pub struct DbSource(AdvisoryDb);
 
 impl AdvisorySource for DbSource {
     type Error = DbError;
@@ -38,14 +38,23 @@ impl AdvisorySource for DbSource {
 const MAX_DB_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// Opens the database, syncing first when it is missing or stale and not offline.
-async fn open_db(opts: &ScanOpts, global: &GlobalArgs) -> anyhow::Result<AdvisoryDb> {
-    let dir = super::db::data_dir(&opts.db)?;
+async fn open_db(opts: &ScanOpts, global: &GlobalArgs) -> anyhow::Result<MemoizedSource<DbSource>> {
+    open_db_at(&opts.db, opts.offline, global).await
+}
+
+/// [`open_db`] for callers without scan options: the matcher's view of the database.
+pub async fn open_db_at(
+    db: &DbLocation,
+    offline: bool,
+    global: &GlobalArgs,
+) -> anyhow::Result<MemoizedSource<DbSource>> {
+    let dir = super::db::data_dir(db)?;
     let path = crowsnest_feeds::db_path(&dir);
     let age = std::fs::metadata(&path)
         .and_then(|m| m.modified())
         .ok()
         .and_then(|t| t.elapsed().ok());
-    match (age, opts.offline) {
+    match (age, offline) {
         (None, true) => bail!(
             "no vulnerability database at {} and --offline was given: run `crowsnest db sync` first",
             path.display()
@@ -57,10 +66,10 @@ async fn open_db(opts: &ScanOpts, global: &GlobalArgs) -> anyhow::Result<Advisor
                     dir.display()
                 );
             }
-            super::db::sync(&opts.db, false, global.quiet).await?;
+            super::db::sync(db, false, global.quiet).await?;
         }
         (Some(age), false) if age > MAX_DB_AGE => {
-            if let Err(e) = super::db::sync(&opts.db, false, global.quiet).await {
+            if let Err(e) = super::db::sync(db, false, global.quiet).await {
                 eprintln!(
                     "warning: the database is {} h old and refreshing it failed; using it as it is: {e:#}",
                     age.as_secs() / 3600
@@ -69,8 +78,9 @@ async fn open_db(opts: &ScanOpts, global: &GlobalArgs) -> anyhow::Result<Advisor
         }
         _ => {}
     }
-    AdvisoryDb::open(&path)
-        .with_context(|| format!("opening the vulnerability database {}", path.display()))
+    let db = AdvisoryDb::open(&path)
+        .with_context(|| format!("opening the vulnerability database {}", path.display()))?;
+    Ok(MemoizedSource::new(DbSource(db)))
 }
 
 fn keep(f: &Finding, opts: &ScanOpts) -> bool {
@@ -84,8 +94,7 @@ async fn scan(
     opts: &ScanOpts,
     global: &GlobalArgs,
 ) -> anyhow::Result<i32> {
-    let db = open_db(opts, global).await?;
-    let source = MemoizedSource::new(DbSource(db));
+    let source = open_db(opts, global).await?;
     let report = match_packages(&source, &inventory.packages, inventory.distro.as_ref())
         .context("matching packages against advisories")?;
     for p in &report.problems {
