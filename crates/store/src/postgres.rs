@@ -3,7 +3,7 @@
 //! Claims use `FOR UPDATE SKIP LOCKED`, so concurrent workers each take a different job
 //! without waiting on each other. Job times (`not_before`, leases) come from the
 //! database's clock, so workers on machines with skewed clocks still agree on when a
-//! lease has expired. Connections are pooled; TLS (rustls with the webpki roots) is used
+//! lease has expired. Connections are pooled; TLS (rustls on aws-lc-rs, with the webpki roots) is used
 //! when the URL's `sslmode` asks for it (`prefer`, the default, tries it first).
 
 use std::sync::Arc;
@@ -155,8 +155,9 @@ impl PgStore {
 }
 
 fn tls_connector() -> std::result::Result<tokio_postgres_rustls::MakeRustlsConnect, rustls::Error> {
-    // An explicit provider: the process may link several, and rustls refuses to guess.
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    // The workspace's one provider (aws-lc-rs), named explicitly so this connector works
+    // whatever the process has installed as rustls' default.
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_root_certificates(rustls::RootCertStore {
