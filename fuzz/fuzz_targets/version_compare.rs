@@ -1,5 +1,5 @@
 //! Any two strings under every version scheme: never a panic, and the order must be
-//! antisymmetric. `cargo +nightly fuzz run version_compare` from this directory.
+//! antisymmetric. `scripts/fuzz version_compare` runs it (see that script).
 #![no_main]
 
 use std::cmp::Ordering;
