@@ -97,8 +97,10 @@ async fn scan(
     let source = open_db(opts, global).await?;
     let report = match_packages(&source, &inventory.packages, inventory.distro.as_ref())
         .context("matching packages against advisories")?;
+    // Packages that cannot be matched (a Go main module built as "(devel)", a version no
+    // comparator parses) are expected in real images: details at -v, not warnings.
     for p in &report.problems {
-        tracing::warn!(problem = ?p, "matching");
+        tracing::info!(problem = ?p, "not matched");
     }
     let findings: Vec<Finding> = report
         .findings
