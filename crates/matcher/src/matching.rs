@@ -412,37 +412,8 @@ fn states_wont_fix(affected: &Affected) -> bool {
         })
 }
 
-/// Normalises a package name the way its ecosystem compares names:
-/// PEP 503 for PyPI, lower case for NuGet and Packagist (case-insensitive registries),
-/// `groupId:artifactId` without surrounding space for Maven, and the name as given for
-/// the rest (npm, Go module paths, crates, gems and distro packages are exact).
-pub fn normalize_name(ecosystem: &str, name: &str) -> String {
-    let name = name.trim();
-    match ecosystem.split(':').next().unwrap_or(ecosystem) {
-        "PyPI" => {
-            let mut out = String::with_capacity(name.len());
-            let mut after_separator = false;
-            for c in name.chars() {
-                if matches!(c, '-' | '_' | '.') {
-                    if !after_separator {
-                        out.push('-');
-                    }
-                    after_separator = true;
-                } else {
-                    out.extend(c.to_lowercase());
-                    after_separator = false;
-                }
-            }
-            out
-        }
-        "NuGet" | "Packagist" => name.to_lowercase(),
-        "Maven" => match name.split_once(':') {
-            Some((group, artifact)) => format!("{}:{}", group.trim(), artifact.trim()),
-            None => name.to_owned(),
-        },
-        _ => name.to_owned(),
-    }
-}
+/// Package names as advisories spell them (PEP 503 for PyPI, `group:artifact` for Maven, ...).
+pub use crowsnest_model::names::normalize_package_name as normalize_name;
 
 /// One vulnerability among the hits: indices into the hit list and the CVE it stands
 /// for when the grouping split an advisory by its related CVEs.

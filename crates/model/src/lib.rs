@@ -9,6 +9,7 @@ pub mod digest;
 pub mod finding;
 pub mod intel;
 pub mod layer;
+pub mod names;
 pub mod package;
 pub mod path;
 pub mod severity;

@@ -134,24 +134,8 @@ impl CoreMetadata {
     }
 }
 
-/// A distribution name normalized as PEP 503 says: lowercase, runs of `-`, `_` and `.`
-/// collapsed to one `-`.
-pub fn normalize_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut in_separator_run = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !in_separator_run {
-                out.push('-');
-            }
-            in_separator_run = true;
-        } else {
-            out.extend(c.to_lowercase());
-            in_separator_run = false;
-        }
-    }
-    out
-}
+/// A distribution name normalized as PEP 503 says (the shared definition).
+pub use crowsnest_model::names::pep503 as normalize_name;
 
 pub(crate) fn analyze(path: &str, content: &mut dyn Read) -> Result<Vec<Package>, String> {
     let meta = read_headers(content)?;
