@@ -16,7 +16,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(registry_ref) = text.parse::<RegistryRef>() {
         let printed = registry_ref.to_string();
         let reparsed = printed.parse::<RegistryRef>();
-        assert_eq!(reparsed.as_ref(), Ok(&registry_ref), "{text:?} printed as {printed:?}");
+        assert_eq!(
+            reparsed.as_ref(),
+            Ok(&registry_ref),
+            "{text:?} printed as {printed:?}"
+        );
         let _ = registry_ref.reference();
         let _ = registry_ref.api_host();
     }
