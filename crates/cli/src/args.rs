@@ -368,7 +368,10 @@ pub struct ImageOpts {
     /// Layers read at once.
     #[arg(long)]
     pub parallel: Option<usize>,
-    /// Directory for cached per-layer results (default: ~/.cache/crowsnest). Empty disables.
+    /// Directory for cached per-layer results (default: ~/.cache/crowsnest).
     #[arg(long, env = "CROWSNEST_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Read every layer again instead of reusing cached per-layer results.
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
 }

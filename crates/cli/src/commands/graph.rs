@@ -73,6 +73,7 @@ async fn scan_images(
         max_layer_size: 32768,
         parallel: None,
         cache_dir: None,
+        no_cache: false,
     };
     for reference in image_references(snapshot) {
         match super::sbom::inventory_image(&reference, &opts, global).await {

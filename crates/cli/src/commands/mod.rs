@@ -98,10 +98,10 @@ pub fn acquire_options(opts: &ImageOpts) -> anyhow::Result<AcquireOptions> {
         .platform
         .parse()
         .with_context(|| format!("--platform {}", opts.platform))?;
-    let cache_dir = match &opts.cache_dir {
-        Some(p) if p.as_os_str().is_empty() => None,
-        Some(p) => Some(p.clone()),
-        None => default_cache_dir(),
+    let cache_dir = match (&opts.cache_dir, opts.no_cache) {
+        (_, true) => None,
+        (Some(p), false) => Some(p.clone()),
+        (None, false) => default_cache_dir(),
     };
     let mut acquire = AcquireOptions {
         registry: registry_options(&opts.access)?,
