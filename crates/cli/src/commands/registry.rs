@@ -2,21 +2,19 @@
 
 use anyhow::Context;
 use crowsnest_acquire::enumerate::{ListOptions, list_registry};
-use crowsnest_acquire::registry::RegistryClient;
-use std::sync::Arc;
 
 use crate::args::{Format, GlobalArgs, RegistryListArgs};
 use crate::output::{self, Table};
 
 pub async fn list(args: RegistryListArgs, _global: &GlobalArgs) -> anyhow::Result<i32> {
-    let mut ropts = super::registry_options(&args.access)?;
-    if ropts.credentials.is_none() {
-        let lookup = crowsnest_acquire::credentials::AuthFileLookup {
+    let acquire = crowsnest_acquire::image::AcquireOptions {
+        registry: super::registry_options(&args.access)?,
+        auth_files: crowsnest_acquire::credentials::AuthFileLookup {
             authfile: args.access.authfile.clone(),
-        };
-        ropts.credentials = lookup.lookup(&args.registry)?;
-    }
-    let client = Arc::new(RegistryClient::new(&args.registry, ropts)?);
+        },
+        ..Default::default()
+    };
+    let client = crowsnest_acquire::image::registry_client(&args.registry, &acquire)?;
     let opts = ListOptions {
         repository_filter: args.repo.clone(),
         concurrency: args.concurrency,
