@@ -1,3 +1,4 @@
+// Shared loader: `load_graph` is used by every graph command (paths, insights, query, ...).
 //! `crowsnest paths` and `crowsnest insights`: the security graph of a snapshot (or
 //! manifests), joined with the findings of the images its workloads run.
 
@@ -92,7 +93,17 @@ async fn scan_images(
     Ok(findings)
 }
 
-async fn graph_of(args: &GraphArgs, global: &GlobalArgs) -> anyhow::Result<SecurityGraph> {
+/// The security graph of the snapshot `args` names.
+pub(crate) struct LoadedGraph {
+    pub graph: SecurityGraph,
+}
+
+/// The shared loader of the graph commands: reads the snapshot (or manifests), scans the
+/// workloads' images when asked, and builds the graph.
+pub(crate) async fn load_graph(
+    args: &GraphArgs,
+    global: &GlobalArgs,
+) -> anyhow::Result<LoadedGraph> {
     let snapshot = load_snapshot(args)?;
     let findings = scan_images(&snapshot, args, global).await?;
     let input = ClusterInput {
@@ -104,11 +115,11 @@ async fn graph_of(args: &GraphArgs, global: &GlobalArgs) -> anyhow::Result<Secur
     for w in &graph.warnings {
         tracing::warn!("{w}");
     }
-    Ok(graph)
+    Ok(LoadedGraph { graph })
 }
 
 pub async fn paths(args: GraphArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
-    let graph = graph_of(&args, global).await?;
+    let graph = load_graph(&args, global).await?.graph;
     let options = PathOptions {
         assume_breach: args.assume_breach,
         ..PathOptions::default()
@@ -146,7 +157,7 @@ pub async fn paths(args: GraphArgs, global: &GlobalArgs) -> anyhow::Result<i32> 
 }
 
 pub async fn insights(args: GraphArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
-    let graph = graph_of(&args, global).await?;
+    let graph = load_graph(&args, global).await?.graph;
     match args.format {
         Format::Json => output::json(&graph.insights)?,
         Format::Table => {
