@@ -19,6 +19,7 @@ pub mod graph;
 pub mod insights;
 mod k8s;
 pub mod paths;
+pub mod query;
 mod rbac;
 pub mod rules;
 
@@ -28,4 +29,5 @@ pub use findings::ImageFindings;
 pub use graph::{Edge, EdgeId, EdgeKind, Node, NodeId, NodeKind, SecurityGraph};
 pub use insights::{Insight, InsightKind};
 pub use paths::{AttackPath, PathOptions, Step, TargetKind, attack_paths};
+pub use query::{QueryEngine, QueryError, QueryOptions, QueryResult};
 pub use rules::RuleId;
