@@ -125,7 +125,11 @@ impl<'g> QueryEngine<'g> {
     /// Joins the findings the graph was built with, for the finding properties (fix
     /// status, EPSS, CVSS score).
     pub fn with_findings(mut self, findings: &'g ImageFindings) -> QueryEngine<'g> {
-        let images = self.by_kind.get(&NodeKind::Image).cloned().unwrap_or_default();
+        let images = self
+            .by_kind
+            .get(&NodeKind::Image)
+            .cloned()
+            .unwrap_or_default();
         for image in images {
             let node = self.graph.node(image);
             let digest = node.props.get("digest").and_then(Value::as_str);
@@ -160,7 +164,11 @@ impl<'g> QueryEngine<'g> {
     }
 
     fn has_insight(&self, id: NodeId, kind: InsightKind) -> bool {
-        self.insights.get(&id).into_iter().flatten().any(|(k, _)| *k == kind)
+        self.insights
+            .get(&id)
+            .into_iter()
+            .flatten()
+            .any(|(k, _)| *k == kind)
     }
 
     fn insight_evidence(&self, id: NodeId, kind: InsightKind) -> Vec<String> {
@@ -182,7 +190,9 @@ impl<'g> QueryEngine<'g> {
     }
 
     pub(crate) fn vulnerability_fixable(&self, id: NodeId) -> bool {
-        self.vuln_findings.get(&id).is_some_and(|(_, fixable)| *fixable)
+        self.vuln_findings
+            .get(&id)
+            .is_some_and(|(_, fixable)| *fixable)
     }
 
     /// Parses and runs `text`.
@@ -296,9 +306,11 @@ impl Run<'_, '_> {
         for (i, clause) in q.matches.iter().enumerate() {
             let last = i + 1 == q.matches.len();
             let want = (last && streaming).then(|| {
-                ret.skip
-                    .unwrap_or(0)
-                    .saturating_add(ret.limit.unwrap_or(usize::MAX).min(self.options.max_rows.saturating_add(1)))
+                ret.skip.unwrap_or(0).saturating_add(
+                    ret.limit
+                        .unwrap_or(usize::MAX)
+                        .min(self.options.max_rows.saturating_add(1)),
+                )
             });
             let mut m = ClauseMatch {
                 clause,
@@ -350,7 +362,12 @@ impl Run<'_, '_> {
         Ok(true)
     }
 
-    fn patterns(&mut self, m: &mut ClauseMatch, index: usize, row: &mut Row) -> Result<Flow, QueryError> {
+    fn patterns(
+        &mut self,
+        m: &mut ClauseMatch,
+        index: usize,
+        row: &mut Row,
+    ) -> Result<Flow, QueryError> {
         self.tick()?;
         let Some(pattern) = m.clause.patterns.get(index) else {
             m.out.push(row.clone());
@@ -366,10 +383,20 @@ impl Run<'_, '_> {
         let anchor = self.anchor(&pattern.nodes, row);
         let mut steps = Vec::new();
         for r in anchor..pattern.rels.len() {
-            steps.push(Step { rel: r, from: r, to: r + 1, reversed: false });
+            steps.push(Step {
+                rel: r,
+                from: r,
+                to: r + 1,
+                reversed: false,
+            });
         }
         for r in (0..anchor).rev() {
-            steps.push(Step { rel: r, from: r + 1, to: r, reversed: true });
+            steps.push(Step {
+                rel: r,
+                from: r + 1,
+                to: r,
+                reversed: true,
+            });
         }
         let np = &pattern.nodes[anchor];
         let candidates: Vec<NodeId> = match &row[np.var] {
@@ -401,11 +428,17 @@ impl Run<'_, '_> {
     /// The node to start a pattern from: a bound one, else the one with the fewest
     /// candidates.
     fn anchor(&self, nodes: &[NodePattern], row: &Row) -> usize {
-        if let Some(i) = nodes.iter().position(|n| matches!(row[n.var], Val::Node(_))) {
+        if let Some(i) = nodes
+            .iter()
+            .position(|n| matches!(row[n.var], Val::Node(_)))
+        {
             return i;
         }
         let cost = |n: &NodePattern| -> usize {
-            if n.props.iter().any(|(k, e)| k == "key" && matches!(e, Expr::Literal(_))) {
+            if n.props
+                .iter()
+                .any(|(k, e)| k == "key" && matches!(e, Expr::Literal(_)))
+            {
                 return 1;
             }
             let base = if n.kinds.is_empty() {
@@ -417,9 +450,15 @@ impl Run<'_, '_> {
                     .sum()
             };
             // A property map usually narrows a label a lot.
-            if n.props.is_empty() { base } else { base / 8 + 1 }
+            if n.props.is_empty() {
+                base
+            } else {
+                base / 8 + 1
+            }
         };
-        (0..nodes.len()).min_by_key(|&i| cost(&nodes[i])).unwrap_or(0)
+        (0..nodes.len())
+            .min_by_key(|&i| cost(&nodes[i]))
+            .unwrap_or(0)
     }
 
     fn candidates(&self, np: &NodePattern, row: &Row) -> Vec<NodeId> {
@@ -444,12 +483,7 @@ impl Run<'_, '_> {
 
     /// Whether node `id` fits the node pattern (labels and properties); a bound variable
     /// must be bound to `id`.
-    fn bind_node(
-        &mut self,
-        np: &NodePattern,
-        id: NodeId,
-        row: &Row,
-    ) -> Result<bool, QueryError> {
+    fn bind_node(&mut self, np: &NodePattern, id: NodeId, row: &Row) -> Result<bool, QueryError> {
         self.tick()?;
         match &row[np.var] {
             Val::Node(bound) if *bound != id => return Ok(false),
@@ -846,9 +880,11 @@ impl Run<'_, '_> {
                 let mut projected = Vec::with_capacity(ret.items.len());
                 for item in &ret.items {
                     projected.push(match &item.expr {
-                        Expr::Agg { func, distinct, arg } => {
-                            self.aggregate(*func, *distinct, arg.as_deref(), &rows, &idx)?
-                        }
+                        Expr::Agg {
+                            func,
+                            distinct,
+                            arg,
+                        } => self.aggregate(*func, *distinct, arg.as_deref(), &rows, &idx)?,
                         _ => keys.next().unwrap_or(Val::Null),
                     });
                 }
@@ -890,7 +926,12 @@ impl Run<'_, '_> {
         }
         let skip = ret.skip.unwrap_or(0);
         let take = ret.limit.unwrap_or(usize::MAX);
-        let mut selected: Vec<Vec<Val>> = out.into_iter().skip(skip).take(take).map(|(p, _)| p).collect();
+        let mut selected: Vec<Vec<Val>> = out
+            .into_iter()
+            .skip(skip)
+            .take(take)
+            .map(|(p, _)| p)
+            .collect();
         let truncated = selected.len() > self.options.max_rows;
         selected.truncate(self.options.max_rows);
         Ok(QueryResult {
@@ -929,8 +970,14 @@ impl Run<'_, '_> {
         Ok(match func {
             Aggregate::CountRows | Aggregate::Count => Val::Int(values.len() as i64),
             Aggregate::Collect => Val::List(values),
-            Aggregate::Min => values.into_iter().min_by(Val::total_cmp).unwrap_or(Val::Null),
-            Aggregate::Max => values.into_iter().max_by(Val::total_cmp).unwrap_or(Val::Null),
+            Aggregate::Min => values
+                .into_iter()
+                .min_by(Val::total_cmp)
+                .unwrap_or(Val::Null),
+            Aggregate::Max => values
+                .into_iter()
+                .max_by(Val::total_cmp)
+                .unwrap_or(Val::Null),
             Aggregate::Sum => {
                 let mut total = Val::Int(0);
                 for v in &values {
@@ -995,5 +1042,9 @@ fn arithmetic(op: BinOp, a: &Val, b: &Val) -> Val {
         BinOp::Mod if y != 0.0 => x % y,
         _ => return Val::Null,
     };
-    if r.is_finite() { Val::Float(r) } else { Val::Null }
+    if r.is_finite() {
+        Val::Float(r)
+    } else {
+        Val::Null
+    }
 }

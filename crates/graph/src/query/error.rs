@@ -137,7 +137,10 @@ mod tests {
     fn positions_count_lines_and_characters() {
         let e = QueryError::syntax("MATCH (n)\nRETURN é x", 20, "expected ','");
         assert_eq!((e.line, e.column), (2, 10));
-        assert_eq!(e.to_string(), "expected ',' at 2:10\nRETURN é x\n         ^");
+        assert_eq!(
+            e.to_string(),
+            "expected ',' at 2:10\nRETURN é x\n         ^"
+        );
         // An offset inside a multi-byte character or past the end never panics.
         let e = QueryError::syntax("é", 1, "x");
         assert_eq!((e.line, e.column), (1, 1));

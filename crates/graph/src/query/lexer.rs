@@ -185,7 +185,9 @@ fn string(text: &str, start: usize) -> Result<(String, usize), QueryError> {
         match ch {
             c if c == quote => return Ok((value, offset + 2)),
             '\\' => {
-                let Some((_, escaped)) = chars.next() else { break };
+                let Some((_, escaped)) = chars.next() else {
+                    break;
+                };
                 value.push(match escaped {
                     'n' => '\n',
                     't' => '\t',
@@ -272,13 +274,19 @@ mod tests {
                 Tok::Eof
             ]
         );
-        assert_eq!(toks("0.5 <-"), [Tok::Float(0.5), Tok::Lt, Tok::Minus, Tok::Eof]);
-        assert_eq!(toks("n.name"), [
-            Tok::Ident("n".into()),
-            Tok::Dot,
-            Tok::Ident("name".into()),
-            Tok::Eof
-        ]);
+        assert_eq!(
+            toks("0.5 <-"),
+            [Tok::Float(0.5), Tok::Lt, Tok::Minus, Tok::Eof]
+        );
+        assert_eq!(
+            toks("n.name"),
+            [
+                Tok::Ident("n".into()),
+                Tok::Dot,
+                Tok::Ident("name".into()),
+                Tok::Eof
+            ]
+        );
     }
 
     #[test]
@@ -287,7 +295,10 @@ mod tests {
             toks(r#"'it\'s' "a\"b" // rest"#),
             [Tok::Str("it's".into()), Tok::Str("a\"b".into()), Tok::Eof]
         );
-        assert_eq!(toks("/* x */ `my var`"), [Tok::Quoted("my var".into()), Tok::Eof]);
+        assert_eq!(
+            toks("/* x */ `my var`"),
+            [Tok::Quoted("my var".into()), Tok::Eof]
+        );
         let e = lex("'open").unwrap_err();
         assert_eq!((e.line, e.column), (1, 1));
         assert!(lex("99999999999999999999").is_err());

@@ -98,10 +98,7 @@ impl Parser<'_> {
     }
 
     fn expected(&self, what: &str) -> QueryError {
-        self.err(format!(
-            "expected {what}, found {}",
-            self.peek().describe()
-        ))
+        self.err(format!("expected {what}, found {}", self.peek().describe()))
     }
 
     fn eat(&mut self, tok: &Tok) -> bool {
@@ -220,14 +217,22 @@ impl Parser<'_> {
         })
     }
 
-    fn declare(&mut self, name: Option<String>, kind: VarKind, at: usize) -> Result<usize, QueryError> {
+    fn declare(
+        &mut self,
+        name: Option<String>,
+        kind: VarKind,
+        at: usize,
+    ) -> Result<usize, QueryError> {
         if let Some(name) = name {
             if let Some(&slot) = self.by_name.get(&name) {
                 if self.kinds[slot] != kind {
                     return Err(QueryError::semantic(
                         self.text,
                         at,
-                        format!("'{name}' is already a {} variable", kind_word(self.kinds[slot])),
+                        format!(
+                            "'{name}' is already a {} variable",
+                            kind_word(self.kinds[slot])
+                        ),
                     ));
                 }
                 return Ok(slot);
@@ -260,14 +265,19 @@ impl Parser<'_> {
         };
         let var = self.declare(name, VarKind::Node, at)?;
         let mut kinds = Vec::new();
-        while self.eat(&Tok::Colon) {
+        // `:A:B` and `:A|B` both mean either label (a node has one kind).
+        while self.eat(&Tok::Colon) || (!kinds.is_empty() && self.eat(&Tok::Pipe)) {
+            self.eat(&Tok::Colon);
             let at = self.at();
             let label = self.name("a label")?;
             kinds.push(node_kind(&label).ok_or_else(|| {
                 QueryError::semantic(
                     self.text,
                     at,
-                    format!("unknown label '{label}'; labels are {}", node_labels().join(", ")),
+                    format!(
+                        "unknown label '{label}'; labels are {}",
+                        node_labels().join(", ")
+                    ),
                 )
             })?);
         }
@@ -678,7 +688,9 @@ impl Parser<'_> {
                 if *self.peek_at(1) == Tok::LParen
                     && matches!(self.peek_at(2), Tok::Ident(_))
                     && matches!(self.peek_at(3), Tok::Ident(k) if k.eq_ignore_ascii_case("IN"))
-                    && ["any", "all", "none"].iter().any(|q| word.eq_ignore_ascii_case(q)) =>
+                    && ["any", "all", "none"]
+                        .iter()
+                        .any(|q| word.eq_ignore_ascii_case(q)) =>
             {
                 self.bump();
                 self.bump();
@@ -828,7 +840,11 @@ impl Parser<'_> {
             ));
         }
         if func == Func::Coalesce && args.is_empty() {
-            return Err(QueryError::semantic(self.text, at, "coalesce() needs an argument"));
+            return Err(QueryError::semantic(
+                self.text,
+                at,
+                "coalesce() needs an argument",
+            ));
         }
         if matches!(func, Func::HasInsight | Func::InsightEvidence)
             && let Expr::Literal(Val::Str(s)) = &args[1]

@@ -56,44 +56,214 @@ const fn finding_doc(
 /// Node properties. The first five are computed for every node; the rest are the facts
 /// the graph builder stores on nodes of some labels.
 pub const NODE_PROPERTIES: &[PropertyDoc] = &[
-    doc(&[], "key", "string", "Unique key in the graph: `pod:shop/web-1`, `sa:shop/web`, `image:sha256:…`, `vuln:CVE-…`, `internet`, `cluster`."),
-    doc(&[], "name", "string", "The object's name (an image's reference, a vulnerability's id, a container's `pod/container`)."),
-    doc(&[], "namespace", "string", "The namespace of namespaced objects; null otherwise."),
-    doc(&[], "insights", "list of strings", "Names of the node's insights (see the insight list below): test with `'privilegedContainer' IN n.insights` or `has_insight(n, 'privilegedContainer')`."),
-    doc(&["Vulnerability"], "id", "string", "The vulnerability id (CVE, or the advisory's own id); the same as `name`."),
-    doc(&["Namespace"], "sensitive", "boolean", "A sensitive namespace (kube-system by default): its takeover is an attack-path target."),
-    doc(&["Namespace"], "podSecurityEnforce", "string", "The `pod-security.kubernetes.io/enforce` level (privileged, baseline, restricted)."),
-    doc(&["Node"], "externalAddresses", "list of strings", "The node's ExternalIP addresses."),
-    doc(&["Workload"], "kind", "string", "Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job or CronJob."),
-    doc(&["Pod"], "template", "boolean", "Manifest mode: the pod a controller's template would create (the controller has no pods)."),
-    doc(&["Pod"], "hostNetwork", "boolean", "`hostNetwork: true` (absent when false)."),
-    doc(&["Pod"], "hostPID", "boolean", "`hostPID: true` (absent when false)."),
-    doc(&["Pod"], "hostIPC", "boolean", "`hostIPC: true` (absent when false)."),
-    doc(&["Container"], "image", "string", "The image reference as the pod spec writes it."),
-    doc(&["Image"], "digest", "string", "The manifest digest (`sha256:…`) when the reference or the pod status names one."),
-    doc(&["Vulnerability"], "severity", "string", "critical, high, medium, low, negligible or unknown."),
-    doc(&["Vulnerability"], "kev", "boolean", "Listed in CISA's Known Exploited Vulnerabilities catalog."),
-    doc(&["Vulnerability"], "exploitPublished", "boolean", "A public exploit is known (Exploit-DB)."),
-    doc(&["Vulnerability"], "networkVector", "boolean", "The CVSS vector has a network attack vector (AV:N)."),
-    finding_doc(&["Vulnerability"], "epss", "number", "EPSS probability of exploitation in the next 30 days (0 to 1); null when not scored."),
-    finding_doc(&["Vulnerability"], "cvssScore", "number", "CVSS base score; null without a vector."),
-    finding_doc(&["Vulnerability"], "fixAvailable", "boolean", "A fixed version exists for at least one affected package (per image: the HAS_VULNERABILITY relationship's `fixAvailable`)."),
-    doc(&["Service", "Secret"], "type", "string", "Service type (ClusterIP, NodePort, LoadBalancer, ExternalName) or secret type (Opaque, kubernetes.io/service-account-token, …)."),
-    doc(&["ServiceAccount"], "automountServiceAccountToken", "boolean", "The service account's own automount setting, when it sets one."),
-    doc(&["Volume"], "hostPath", "string", "The host path of a hostPath volume."),
+    doc(
+        &[],
+        "key",
+        "string",
+        "Unique key in the graph: `pod:shop/web-1`, `sa:shop/web`, `image:sha256:…`, `vuln:CVE-…`, `internet`, `cluster`.",
+    ),
+    doc(
+        &[],
+        "name",
+        "string",
+        "The object's name (an image's reference, a vulnerability's id, a container's `pod/container`).",
+    ),
+    doc(
+        &[],
+        "namespace",
+        "string",
+        "The namespace of namespaced objects; null otherwise.",
+    ),
+    doc(
+        &[],
+        "insights",
+        "list of strings",
+        "Names of the node's insights (see the insight list below): test with `'privilegedContainer' IN n.insights` or `has_insight(n, 'privilegedContainer')`.",
+    ),
+    doc(
+        &["Vulnerability"],
+        "id",
+        "string",
+        "The vulnerability id (CVE, or the advisory's own id); the same as `name`.",
+    ),
+    doc(
+        &["Namespace"],
+        "sensitive",
+        "boolean",
+        "A sensitive namespace (kube-system by default): its takeover is an attack-path target.",
+    ),
+    doc(
+        &["Namespace"],
+        "podSecurityEnforce",
+        "string",
+        "The `pod-security.kubernetes.io/enforce` level (privileged, baseline, restricted).",
+    ),
+    doc(
+        &["Node"],
+        "externalAddresses",
+        "list of strings",
+        "The node's ExternalIP addresses.",
+    ),
+    doc(
+        &["Workload"],
+        "kind",
+        "string",
+        "Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job or CronJob.",
+    ),
+    doc(
+        &["Pod"],
+        "template",
+        "boolean",
+        "Manifest mode: the pod a controller's template would create (the controller has no pods).",
+    ),
+    doc(
+        &["Pod"],
+        "hostNetwork",
+        "boolean",
+        "`hostNetwork: true` (absent when false).",
+    ),
+    doc(
+        &["Pod"],
+        "hostPID",
+        "boolean",
+        "`hostPID: true` (absent when false).",
+    ),
+    doc(
+        &["Pod"],
+        "hostIPC",
+        "boolean",
+        "`hostIPC: true` (absent when false).",
+    ),
+    doc(
+        &["Container"],
+        "image",
+        "string",
+        "The image reference as the pod spec writes it.",
+    ),
+    doc(
+        &["Image"],
+        "digest",
+        "string",
+        "The manifest digest (`sha256:…`) when the reference or the pod status names one.",
+    ),
+    doc(
+        &["Vulnerability"],
+        "severity",
+        "string",
+        "critical, high, medium, low, negligible or unknown.",
+    ),
+    doc(
+        &["Vulnerability"],
+        "kev",
+        "boolean",
+        "Listed in CISA's Known Exploited Vulnerabilities catalog.",
+    ),
+    doc(
+        &["Vulnerability"],
+        "exploitPublished",
+        "boolean",
+        "A public exploit is known (Exploit-DB).",
+    ),
+    doc(
+        &["Vulnerability"],
+        "networkVector",
+        "boolean",
+        "The CVSS vector has a network attack vector (AV:N).",
+    ),
+    finding_doc(
+        &["Vulnerability"],
+        "epss",
+        "number",
+        "EPSS probability of exploitation in the next 30 days (0 to 1); null when not scored.",
+    ),
+    finding_doc(
+        &["Vulnerability"],
+        "cvssScore",
+        "number",
+        "CVSS base score; null without a vector.",
+    ),
+    finding_doc(
+        &["Vulnerability"],
+        "fixAvailable",
+        "boolean",
+        "A fixed version exists for at least one affected package (per image: the HAS_VULNERABILITY relationship's `fixAvailable`).",
+    ),
+    doc(
+        &["Service", "Secret"],
+        "type",
+        "string",
+        "Service type (ClusterIP, NodePort, LoadBalancer, ExternalName) or secret type (Opaque, kubernetes.io/service-account-token, …).",
+    ),
+    doc(
+        &["ServiceAccount"],
+        "automountServiceAccountToken",
+        "boolean",
+        "The service account's own automount setting, when it sets one.",
+    ),
+    doc(
+        &["Volume"],
+        "hostPath",
+        "string",
+        "The host path of a hostPath volume.",
+    ),
 ];
 
 /// Relationship properties.
 pub const EDGE_PROPERTIES: &[PropertyDoc] = &[
-    doc(&[], "rule", "string", "The attack rule that made the edge (`CE_PRIVILEGED`, `POD_CREATE`, … see docs/graph.md); null for structure."),
-    doc(&[], "likelihood", "number", "Chance that an attacker at the start gets to the end this way (0 to 1)."),
-    doc(&[], "traversable", "boolean", "An attacker can move along it (reach and rule edges; a route a NetworkPolicy cuts is not)."),
-    doc(&[], "evidence", "list of strings", "The facts that made the edge, in words."),
-    finding_doc(&["HAS_VULNERABILITY"], "package", "string", "The affected package in this image."),
-    finding_doc(&["HAS_VULNERABILITY"], "installedVersion", "string", "Its installed version."),
-    finding_doc(&["HAS_VULNERABILITY"], "fixStatus", "string", "FixAvailable, NoFixAvailable, WontFix or Unknown."),
-    finding_doc(&["HAS_VULNERABILITY"], "fixAvailable", "boolean", "`fixStatus = 'FixAvailable'`."),
-    finding_doc(&["HAS_VULNERABILITY"], "fixedVersions", "list of strings", "Versions that fix it, lowest first."),
+    doc(
+        &[],
+        "rule",
+        "string",
+        "The attack rule that made the edge (`CE_PRIVILEGED`, `POD_CREATE`, … see docs/graph.md); null for structure.",
+    ),
+    doc(
+        &[],
+        "likelihood",
+        "number",
+        "Chance that an attacker at the start gets to the end this way (0 to 1).",
+    ),
+    doc(
+        &[],
+        "traversable",
+        "boolean",
+        "An attacker can move along it (reach and rule edges; a route a NetworkPolicy cuts is not).",
+    ),
+    doc(
+        &[],
+        "evidence",
+        "list of strings",
+        "The facts that made the edge, in words.",
+    ),
+    finding_doc(
+        &["HAS_VULNERABILITY"],
+        "package",
+        "string",
+        "The affected package in this image.",
+    ),
+    finding_doc(
+        &["HAS_VULNERABILITY"],
+        "installedVersion",
+        "string",
+        "Its installed version.",
+    ),
+    finding_doc(
+        &["HAS_VULNERABILITY"],
+        "fixStatus",
+        "string",
+        "FixAvailable, NoFixAvailable, WontFix or Unknown.",
+    ),
+    finding_doc(
+        &["HAS_VULNERABILITY"],
+        "fixAvailable",
+        "boolean",
+        "`fixStatus = 'FixAvailable'`.",
+    ),
+    finding_doc(
+        &["HAS_VULNERABILITY"],
+        "fixedVersions",
+        "list of strings",
+        "Versions that fix it, lowest first.",
+    ),
 ];
 
 pub(crate) const INSIGHT_KINDS: [InsightKind; 19] = [
@@ -175,7 +345,10 @@ impl QueryEngine<'_> {
                     .epss
                     .as_ref()
                     .map_or(Val::Null, |e| Val::Float(e.score)),
-                "cvssScore" => f.cvss.as_ref().map_or(Val::Null, |c| Val::Float(c.base_score)),
+                "cvssScore" => f
+                    .cvss
+                    .as_ref()
+                    .map_or(Val::Null, |c| Val::Float(c.base_score)),
                 "fixAvailable" => Val::Bool(self.vulnerability_fixable(id)),
                 _ => Val::Null,
             };
@@ -209,7 +382,9 @@ fn finding_edge_prop(f: &Finding, name: &str) -> Val {
         "package" => Val::Str(f.package.name.clone()),
         "installedVersion" => Val::Str(f.installed_version.clone()),
         "fixStatus" => Val::Str(f.fix_status.as_str().into()),
-        "fixAvailable" => Val::Bool(f.fix_status == crowsnest_model::finding::FixStatus::FixAvailable),
+        "fixAvailable" => {
+            Val::Bool(f.fix_status == crowsnest_model::finding::FixStatus::FixAvailable)
+        }
         "fixedVersions" => Val::List(f.fixed_versions.iter().cloned().map(Val::Str).collect()),
         _ => Val::Null,
     }

@@ -169,11 +169,13 @@ mod tests {
         assert_eq!(Val::Null.equals(&Val::Null), None);
         assert_eq!(Val::Str("a".into()).equals(&Val::Int(1)), Some(false));
         assert_eq!(Val::Str("a".into()).compare(&Val::Int(1)), None);
-        assert_eq!(
-            Val::Float(0.5).compare(&Val::Int(1)),
-            Some(Ordering::Less)
-        );
-        let mut v = [Val::Null, Val::Int(3), Val::Str("x".into()), Val::Float(1.5)];
+        assert_eq!(Val::Float(0.5).compare(&Val::Int(1)), Some(Ordering::Less));
+        let mut v = [
+            Val::Null,
+            Val::Int(3),
+            Val::Str("x".into()),
+            Val::Float(1.5),
+        ];
         v.sort_by(Val::total_cmp);
         assert!(matches!(v[3], Val::Null));
     }
