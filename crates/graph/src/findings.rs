@@ -38,6 +38,23 @@ impl ImageFindings {
             .map(Vec::as_slice)
     }
 
+    pub(crate) fn has_digest(&self, digest: &str) -> bool {
+        self.by_digest.contains_key(digest)
+    }
+
+    /// Visits every image's findings, with the digest or the reference they are keyed by.
+    pub(crate) fn for_each_mut(
+        &mut self,
+        mut visit: impl FnMut(Option<&str>, Option<&str>, &mut [Finding]),
+    ) {
+        for (digest, found) in &mut self.by_digest {
+            visit(Some(digest), None, found);
+        }
+        for (reference, found) in &mut self.by_reference {
+            visit(None, Some(reference), found);
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.by_digest.is_empty() && self.by_reference.is_empty()
     }

@@ -9,6 +9,9 @@
 //!   [`SecurityGraph::insights`] filled.
 //! - [`attack_paths`] → ranked [`AttackPath`]s with stories and per-step remediation;
 //!   [`choke_points`] over them → what to fix first.
+//! - [`recommendations`] → what to fix (images, running containers, posture);
+//!   [`ImageFindings::reprioritise`] raises findings' priority by where they run.
+//! - [`paths_dot`] / [`paths_mermaid`] draw ranked paths.
 //! - [`rules::RuleId`]: the attack-edge rules (docs/graph.md is generated from them).
 
 mod build;
@@ -21,6 +24,8 @@ mod k8s;
 pub mod paths;
 pub mod query;
 mod rbac;
+pub mod recommend;
+pub mod render;
 pub mod rules;
 
 pub use build::{ANY_NODE, BuildOptions, CLUSTER, ClusterInput, INTERNET, build};
@@ -30,4 +35,6 @@ pub use graph::{Edge, EdgeId, EdgeKind, Node, NodeId, NodeKind, SecurityGraph};
 pub use insights::{Insight, InsightKind};
 pub use paths::{AttackPath, PathOptions, Step, TargetKind, attack_paths};
 pub use query::{QueryEngine, QueryError, QueryOptions, QueryResult};
+pub use recommend::{Recommendation, RecommendationKind, image_contexts, recommendations};
+pub use render::{paths_dot, paths_mermaid};
 pub use rules::RuleId;
