@@ -28,6 +28,12 @@ const UNSUPPORTED_CLAUSES: [&str; 9] = [
     "OPTIONAL", "WITH", "UNWIND", "CALL", "UNION", "LOAD", "FOREACH", "USE", "SHOW",
 ];
 
+/// Words that end an expression; a variable with such a name needs backquotes.
+const RESERVED: [&str; 21] = [
+    "MATCH", "WHERE", "RETURN", "ORDER", "BY", "SKIP", "LIMIT", "AS", "AND", "OR", "XOR", "NOT",
+    "IN", "CONTAINS", "STARTS", "ENDS", "IS", "DISTINCT", "ASC", "DESC", "WITH",
+];
+
 #[derive(Clone, Copy, PartialEq)]
 enum VarKind {
     Node,
@@ -712,6 +718,9 @@ impl Parser<'_> {
             Tok::Ident(word) if word.eq_ignore_ascii_case("null") => {
                 self.bump();
                 Ok(Expr::Literal(Val::Null))
+            }
+            Tok::Ident(word) if RESERVED.iter().any(|r| word.eq_ignore_ascii_case(r)) => {
+                Err(self.expected("an expression"))
             }
             Tok::Ident(name) | Tok::Quoted(name) => {
                 self.bump();
