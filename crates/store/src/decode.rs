@@ -5,8 +5,12 @@ use crowsnest_model::{Distro, Package};
 use time::OffsetDateTime;
 
 use crate::error::{Result, StoreError};
-use crate::records::{count_u32, from_millis, parse_json};
-use crate::{Assessment, ClusterSnapshot, Inventory, Job, JobId, JobState, Lease};
+use crate::records::{count_u32, from_millis, parse_digest, parse_json};
+use crate::views::{
+    ApiToken, ClusterSummary, FindingKey, ImageSummary, RegistrySummary, StoredFinding, TargetKind,
+    TargetStatus, TokenRole,
+};
+use crate::{Assessment, ClusterSnapshot, Inventory, Job, JobId, JobState, Lease, RegistryId};
 
 pub(crate) fn opt_time(object: &str, ms: Option<i64>) -> Result<Option<OffsetDateTime>> {
     ms.map(|ms| from_millis(object, ms)).transpose()
@@ -143,6 +147,135 @@ pub(crate) fn decode_snapshot(
         snapshot: parse_json(&object, json)?,
         cluster_id,
         status,
+    })
+}
+
+/// A target_status row as read, before checking.
+pub(crate) struct TargetColumns {
+    pub kind: String,
+    pub id: String,
+    pub last_attempt: Option<i64>,
+    pub last_success: Option<i64>,
+    pub last_error: Option<String>,
+    pub consecutive_failures: i64,
+    pub next_attempt: Option<i64>,
+}
+
+impl TargetColumns {
+    pub(crate) fn decode(self) -> Result<TargetStatus> {
+        let object = format!("status of {} {}", self.kind, self.id);
+        Ok(TargetStatus {
+            kind: TargetKind::parse(&object, &self.kind)?,
+            last_attempt: opt_time(&object, self.last_attempt)?,
+            last_success: opt_time(&object, self.last_success)?,
+            consecutive_failures: count_u32(&object, self.consecutive_failures)?,
+            next_attempt: opt_time(&object, self.next_attempt)?,
+            last_error: self.last_error,
+            id: self.id,
+        })
+    }
+}
+
+/// A row of the image list as read, before checking.
+pub(crate) struct ImageColumns {
+    pub digest: String,
+    pub media_type: String,
+    pub platform: Option<String>,
+    pub created: Option<i64>,
+    pub first_seen: i64,
+    pub last_pushed: Option<i64>,
+    pub repositories: i64,
+    pub findings: Option<i64>,
+    pub assessed: Option<i64>,
+}
+
+impl ImageColumns {
+    pub(crate) fn decode(self) -> Result<ImageSummary> {
+        let object = format!("image {}", self.digest);
+        Ok(ImageSummary {
+            digest: parse_digest(&object, &self.digest)?,
+            created: opt_time(&object, self.created)?,
+            first_seen: from_millis(&object, self.first_seen)?,
+            last_pushed: opt_time(&object, self.last_pushed)?,
+            repositories: self.repositories.max(0) as u64,
+            findings: self.findings.map(|n| n.max(0) as u64),
+            assessed: opt_time(&object, self.assessed)?,
+            media_type: self.media_type,
+            platform: self.platform,
+        })
+    }
+}
+
+/// An api_tokens row as read, before checking.
+pub(crate) struct TokenColumns {
+    pub name: String,
+    pub role: String,
+    pub created: i64,
+    pub last_used: Option<i64>,
+}
+
+impl TokenColumns {
+    pub(crate) fn decode(self) -> Result<ApiToken> {
+        let object = format!("API token {}", self.name);
+        Ok(ApiToken {
+            role: TokenRole::parse(&self.role)
+                .ok_or_else(|| StoreError::corrupt(&object, format!("role {:?}", self.role)))?,
+            created: from_millis(&object, self.created)?,
+            last_used: opt_time(&object, self.last_used)?,
+            name: self.name,
+        })
+    }
+}
+
+pub(crate) fn token_taken(name: &str) -> StoreError {
+    StoreError::Invalid {
+        what: "API token",
+        reason: format!("a token named {name:?} exists (revoke it first)"),
+    }
+}
+
+pub(crate) fn decode_registry(
+    id: i64,
+    url: String,
+    created: i64,
+    n: i64,
+) -> Result<RegistrySummary> {
+    Ok(RegistrySummary {
+        id: RegistryId(id),
+        created: from_millis(&format!("registry {url}"), created)?,
+        url,
+        repositories: n.max(0) as u64,
+    })
+}
+
+pub(crate) fn decode_cluster(
+    cluster_id: String,
+    id: i64,
+    taken: i64,
+    status: String,
+    n: i64,
+) -> Result<ClusterSummary> {
+    Ok(ClusterSummary {
+        taken: from_millis(&format!("snapshot {id} of cluster {cluster_id}"), taken)?,
+        cluster_id,
+        latest_snapshot: id,
+        status,
+        snapshots: n.max(0) as u64,
+    })
+}
+
+pub(crate) fn decode_stored_finding(
+    digest: &str,
+    ordinal: i64,
+    json: &str,
+) -> Result<StoredFinding> {
+    let object = format!("finding #{ordinal} of {digest}");
+    Ok(StoredFinding {
+        key: FindingKey {
+            digest: parse_digest(&object, digest)?,
+            ordinal,
+        },
+        finding: parse_json(&object, json)?,
     })
 }
 

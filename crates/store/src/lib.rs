@@ -22,16 +22,19 @@ use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
-use crowsnest_model::Digest;
 use crowsnest_model::finding::Finding;
+use crowsnest_model::{Digest, Severity};
 use time::OffsetDateTime;
 
 mod decode;
 mod error;
+mod placements;
 mod postgres;
+mod query;
 mod records;
 pub mod schema;
 mod sqlite;
+mod views;
 
 pub use error::{Result, StoreError};
 pub use postgres::{PgOptions, PgStore};
@@ -40,6 +43,11 @@ pub use records::{
     Job, JobId, JobSpec, JobState, Lease, QueueDepth, RegistryId, RepositoryId, RetryPolicy,
 };
 pub use sqlite::SqliteStore;
+pub use views::{
+    ApiToken, ClusterSummary, FindingKey, FindingQuery, ImagePlacement, ImageQuery, ImageSummary,
+    JobQuery, MAX_PAGE, Page, RegistrySummary, RepositorySummary, SnapshotSummary, StoredFinding,
+    TargetKind, TargetStatus, TokenRole,
+};
 
 /// Which database a store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -169,6 +177,95 @@ pub trait Store: Send + Sync {
     fn job(&self, id: JobId) -> impl Future<Output = Result<Option<Job>>> + Send;
 
     fn queue_depth(&self) -> impl Future<Output = Result<QueueDepth>> + Send;
+
+    // --- status of monitored targets -------------------------------------------------
+
+    /// Digests currently in `repository`, sorted: the poller compares them with the
+    /// registry's list and forgets the ones deleted there.
+    fn repository_images(
+        &self,
+        repository: RepositoryId,
+    ) -> impl Future<Output = Result<Vec<Digest>>> + Send;
+
+    /// Replaces the status of one registry, cluster or the feeds.
+    fn put_target_status(&self, status: &TargetStatus) -> impl Future<Output = Result<()>> + Send;
+
+    /// Every target's status, sorted by kind then id.
+    fn target_statuses(&self) -> impl Future<Output = Result<Vec<TargetStatus>>> + Send;
+
+    // --- read side (the REST API) ------------------------------------------------------
+
+    /// Registries sorted by URL.
+    fn registries(&self) -> impl Future<Output = Result<Vec<RegistrySummary>>> + Send;
+
+    /// Repositories (of one registry, or all), sorted by registry URL then name.
+    fn repositories(
+        &self,
+        registry: Option<RegistryId>,
+    ) -> impl Future<Output = Result<Vec<RepositorySummary>>> + Send;
+
+    /// Images still in some repository, by digest.
+    fn images(
+        &self,
+        query: &ImageQuery,
+    ) -> impl Future<Output = Result<Page<ImageSummary, Digest>>> + Send;
+
+    /// Where the image runs, per each cluster's latest snapshot that listed pods.
+    fn image_placements(
+        &self,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<Vec<ImagePlacement>>> + Send;
+
+    /// Findings of the latest assessments matching every filter of `query`, by
+    /// (digest, position).
+    fn findings(
+        &self,
+        query: &FindingQuery,
+    ) -> impl Future<Output = Result<Page<StoredFinding, FindingKey>>> + Send;
+
+    /// Number of stored findings per severity (`critical`, `high`, ...).
+    fn finding_counts(&self) -> impl Future<Output = Result<Vec<(Severity, u64)>>> + Send;
+
+    /// Every cluster with a snapshot, sorted by id.
+    fn clusters(&self) -> impl Future<Output = Result<Vec<ClusterSummary>>> + Send;
+
+    /// Snapshots (of one cluster, or all), newest id first, starting below `before`.
+    fn cluster_snapshots(
+        &self,
+        cluster_id: Option<&str>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Page<SnapshotSummary, i64>>> + Send;
+
+    fn cluster_snapshot(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<Option<ClusterSnapshot>>> + Send;
+
+    /// Jobs matching `query`, newest first.
+    fn jobs(&self, query: &JobQuery) -> impl Future<Output = Result<Page<Job, JobId>>> + Send;
+
+    // --- API tokens (only a SHA-256 of each token is kept) ----------------------------
+
+    /// Adds a token. [`StoreError::Invalid`] when the name is taken.
+    fn create_api_token(
+        &self,
+        name: &str,
+        role: TokenRole,
+        token_sha256_hex: &str,
+    ) -> impl Future<Output = Result<ApiToken>> + Send;
+
+    /// The token with this hash, its last use set to now.
+    fn use_api_token(
+        &self,
+        token_sha256_hex: &str,
+    ) -> impl Future<Output = Result<Option<ApiToken>>> + Send;
+
+    /// Tokens sorted by name.
+    fn api_tokens(&self) -> impl Future<Output = Result<Vec<ApiToken>>> + Send;
+
+    /// Removes a token; whether it existed.
+    fn revoke_api_token(&self, name: &str) -> impl Future<Output = Result<bool>> + Send;
 }
 
 /// A store on either back end, chosen at run time.
@@ -270,6 +367,67 @@ impl Store for AnyStore {
     }
     async fn queue_depth(&self) -> Result<QueueDepth> {
         forward!(self, queue_depth())
+    }
+    async fn repository_images(&self, repository: RepositoryId) -> Result<Vec<Digest>> {
+        forward!(self, repository_images(repository))
+    }
+    async fn put_target_status(&self, status: &TargetStatus) -> Result<()> {
+        forward!(self, put_target_status(status))
+    }
+    async fn target_statuses(&self) -> Result<Vec<TargetStatus>> {
+        forward!(self, target_statuses())
+    }
+    async fn registries(&self) -> Result<Vec<RegistrySummary>> {
+        forward!(self, registries())
+    }
+    async fn repositories(&self, registry: Option<RegistryId>) -> Result<Vec<RepositorySummary>> {
+        forward!(self, repositories(registry))
+    }
+    async fn images(&self, query: &ImageQuery) -> Result<Page<ImageSummary, Digest>> {
+        forward!(self, images(query))
+    }
+    async fn image_placements(&self, digest: &Digest) -> Result<Vec<ImagePlacement>> {
+        forward!(self, image_placements(digest))
+    }
+    async fn findings(&self, query: &FindingQuery) -> Result<Page<StoredFinding, FindingKey>> {
+        forward!(self, findings(query))
+    }
+    async fn finding_counts(&self) -> Result<Vec<(Severity, u64)>> {
+        forward!(self, finding_counts())
+    }
+    async fn clusters(&self) -> Result<Vec<ClusterSummary>> {
+        forward!(self, clusters())
+    }
+    async fn cluster_snapshots(
+        &self,
+        cluster_id: Option<&str>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Page<SnapshotSummary, i64>> {
+        forward!(self, cluster_snapshots(cluster_id, before, limit))
+    }
+    async fn cluster_snapshot(&self, id: i64) -> Result<Option<ClusterSnapshot>> {
+        forward!(self, cluster_snapshot(id))
+    }
+    async fn jobs(&self, query: &JobQuery) -> Result<Page<Job, JobId>> {
+        forward!(self, jobs(query))
+    }
+    async fn create_api_token(
+        &self,
+        name: &str,
+        role: TokenRole,
+        token_sha256_hex: &str,
+    ) -> Result<ApiToken> {
+        forward!(self, create_api_token(name, role, token_sha256_hex))
+    }
+    async fn use_api_token(&self, token_sha256_hex: &str) -> Result<Option<ApiToken>> {
+        forward!(self, use_api_token(token_sha256_hex))
+    }
+    async fn api_tokens(&self) -> Result<Vec<ApiToken>> {
+        forward!(self, api_tokens())
+    }
+    async fn revoke_api_token(&self, name: &str) -> Result<bool> {
+        forward!(self, revoke_api_token(name))
     }
 }
 

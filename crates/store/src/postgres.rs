@@ -9,18 +9,28 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crowsnest_model::Digest;
+use crowsnest_model::{Digest, Severity};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use crate::decode::{
-    JobColumns, decode_assessment, decode_inventory, decode_lease, decode_snapshot, opt_time,
+    ImageColumns, JobColumns, TargetColumns, TokenColumns, decode_assessment, decode_cluster,
+    decode_inventory, decode_lease, decode_registry, decode_snapshot, decode_stored_finding,
+    opt_time, token_taken,
 };
 use crate::error::{Result, StoreError};
+use crate::placements;
+use crate::query::{self, CLUSTERS_SQL, Dialect, Sql, SqlValue};
 use crate::records::{duration_millis, from_millis, now_millis, parse_digest, to_json, to_millis};
 use crate::schema;
+use crate::views::{check_limit, check_token_fields, parse_severity};
+use crate::{
+    ApiToken, ClusterSummary, FindingKey, FindingQuery, ImagePlacement, ImageQuery, ImageSummary,
+    JobQuery, Page, RegistrySummary, RepositorySummary, SnapshotSummary, StoredFinding,
+    TargetStatus, TokenRole,
+};
 use crate::{
     Assessment, Backend, ClusterSnapshot, Enqueued, FindingRow, ImageDetails, ImageLocation,
     ImageSighting, Inventory, Job, JobId, JobSpec, JobState, Lease, PackageRow, QueueDepth,
@@ -630,24 +640,71 @@ impl Store for PgStore {
             });
         }
         let json = to_json("cluster snapshot", &snapshot.snapshot)?;
-        let client = self.client().await?;
-        let row = client
+        let placed = placements::placements(&snapshot.cluster_id, &snapshot.snapshot);
+        let cluster = &snapshot.cluster_id;
+        let taken = to_millis(snapshot.taken);
+        let ctx = || format!("storing a snapshot of cluster {cluster}");
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg(ctx()))?;
+        // Serializes snapshot writes of one cluster, so two writers cannot both decide
+        // they hold the latest snapshot and interleave their placements.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('snapshot:' || $1))",
+            &[cluster],
+        )
+        .await
+        .map_err(pg(ctx()))?;
+        let row = tx
             .query_one(
                 "INSERT INTO cluster_snapshots (cluster_id, taken_at, status, snapshot_json)
-                 VALUES ($1, $2, $3, $4) RETURNING id",
-                &[
-                    &snapshot.cluster_id,
-                    &to_millis(snapshot.taken),
-                    &snapshot.status,
-                    &json,
-                ],
+                 VALUES ($1, $2, $3, $4) RETURNING id,
+                   (SELECT COUNT(*) FROM cluster_snapshots WHERE cluster_id = $1 AND taken_at > $2)",
+                &[cluster, &taken, &snapshot.status, &json],
             )
             .await
-            .map_err(pg(format!(
-                "storing a snapshot of cluster {}",
-                snapshot.cluster_id
-            )))?;
-        get(&row, 0, "cluster snapshot")
+            .map_err(pg(ctx()))?;
+        let id: i64 = get(&row, 0, "cluster snapshot")?;
+        let newer: i64 = get(&row, 1, "cluster snapshot")?;
+        if let (Some(placed), 0) = (placed, newer) {
+            tx.execute(
+                "DELETE FROM image_placements WHERE cluster_id = $1",
+                &[cluster],
+            )
+            .await
+            .map_err(pg(ctx()))?;
+            for chunk in placed.chunks(BULK_ROWS) {
+                let column = |f: fn(&ImagePlacement) -> String| -> Vec<String> {
+                    chunk.iter().map(f).collect()
+                };
+                let (namespaces, pods, containers, images, digests) = (
+                    column(|p| p.namespace.clone()),
+                    column(|p| p.pod.clone()),
+                    column(|p| p.container.clone()),
+                    column(|p| p.image.clone()),
+                    column(|p| p.digest.to_string()),
+                );
+                let params: [&(dyn ToSql + Sync); 7] = [
+                    cluster,
+                    &id,
+                    &namespaces,
+                    &pods,
+                    &containers,
+                    &images,
+                    &digests,
+                ];
+                tx.execute(
+                    "INSERT INTO image_placements
+                       (cluster_id, snapshot_id, namespace, pod, container, image, digest)
+                     SELECT $1, $2, * FROM UNNEST($3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[],
+                                                  $7::TEXT[])",
+                    &params,
+                )
+                .await
+                .map_err(pg(ctx()))?;
+            }
+        }
+        tx.commit().await.map_err(pg(ctx()))?;
+        Ok(id)
     }
 
     async fn latest_cluster_snapshot(&self, cluster_id: &str) -> Result<Option<ClusterSnapshot>> {
@@ -899,6 +956,411 @@ impl Store for PgStore {
             running: n(2)?,
         })
     }
+
+    async fn repository_images(&self, repository: RepositoryId) -> Result<Vec<Digest>> {
+        let object = format!("image of repository {}", repository.0);
+        let client = self.client().await?;
+        client
+            .query(
+                "SELECT digest FROM image_locations WHERE repository_id = $1 ORDER BY digest",
+                &[&repository.0],
+            )
+            .await
+            .map_err(pg(format!(
+                "listing the images of repository {}",
+                repository.0
+            )))?
+            .iter()
+            .map(|r| parse_digest(&object, get::<&str>(r, 0, &object)?))
+            .collect()
+    }
+
+    async fn put_target_status(&self, s: &TargetStatus) -> Result<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO target_status (kind, id, last_attempt, last_success, last_error,
+                   consecutive_failures, next_attempt) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (kind, id) DO UPDATE SET last_attempt = EXCLUDED.last_attempt,
+                   last_success = EXCLUDED.last_success, last_error = EXCLUDED.last_error,
+                   consecutive_failures = EXCLUDED.consecutive_failures,
+                   next_attempt = EXCLUDED.next_attempt",
+                &[
+                    &s.kind.as_str(),
+                    &s.id,
+                    &s.last_attempt.map(to_millis),
+                    &s.last_success.map(to_millis),
+                    &s.last_error,
+                    &i64::from(s.consecutive_failures),
+                    &s.next_attempt.map(to_millis),
+                ],
+            )
+            .await
+            .map_err(pg(format!(
+                "storing the status of {} {}",
+                s.kind.as_str(),
+                s.id
+            )))?;
+        Ok(())
+    }
+
+    async fn target_statuses(&self) -> Result<Vec<TargetStatus>> {
+        let object = "target status";
+        let client = self.client().await?;
+        client
+            .query(
+                "SELECT kind, id, last_attempt, last_success, last_error, consecutive_failures,
+                   next_attempt FROM target_status ORDER BY kind, id",
+                &[],
+            )
+            .await
+            .map_err(pg("reading target statuses"))?
+            .iter()
+            .map(|r| {
+                TargetColumns {
+                    kind: get(r, 0, object)?,
+                    id: get(r, 1, object)?,
+                    last_attempt: get(r, 2, object)?,
+                    last_success: get(r, 3, object)?,
+                    last_error: get(r, 4, object)?,
+                    consecutive_failures: get(r, 5, object)?,
+                    next_attempt: get(r, 6, object)?,
+                }
+                .decode()
+            })
+            .collect()
+    }
+
+    async fn registries(&self) -> Result<Vec<RegistrySummary>> {
+        let object = "registry";
+        let client = self.client().await?;
+        client
+            .query(
+                "SELECT g.id, g.url, g.created_at,
+                   (SELECT COUNT(*) FROM repositories r WHERE r.registry_id = g.id)
+                 FROM registries g ORDER BY g.url",
+                &[],
+            )
+            .await
+            .map_err(pg("listing registries"))?
+            .iter()
+            .map(|r| {
+                decode_registry(
+                    get(r, 0, object)?,
+                    get(r, 1, object)?,
+                    get(r, 2, object)?,
+                    get(r, 3, object)?,
+                )
+            })
+            .collect()
+    }
+
+    async fn repositories(&self, registry: Option<RegistryId>) -> Result<Vec<RepositorySummary>> {
+        let object = "repository";
+        let client = self.client().await?;
+        client
+            .query(
+                "SELECT r.id, r.registry_id, g.url, r.name,
+                   (SELECT COUNT(*) FROM image_locations l WHERE l.repository_id = r.id)
+                 FROM repositories r JOIN registries g ON g.id = r.registry_id
+                 WHERE $1::BIGINT IS NULL OR r.registry_id = $1 ORDER BY g.url, r.name",
+                &[&registry.map(|r| r.0)],
+            )
+            .await
+            .map_err(pg("listing repositories"))?
+            .iter()
+            .map(|r| {
+                Ok(RepositorySummary {
+                    id: RepositoryId(get(r, 0, object)?),
+                    registry: RegistryId(get(r, 1, object)?),
+                    registry_url: get(r, 2, object)?,
+                    name: get(r, 3, object)?,
+                    images: get::<i64>(r, 4, object)?.max(0) as u64,
+                })
+            })
+            .collect()
+    }
+
+    async fn images(&self, query: &ImageQuery) -> Result<Page<ImageSummary, Digest>> {
+        let limit = check_limit(query.limit)?;
+        let sql = query::images(Dialect::Postgres, query);
+        let object = "image";
+        let rows = self.query_built(&sql, "listing images").await?;
+        let items = rows
+            .iter()
+            .map(|r| {
+                ImageColumns {
+                    digest: get(r, 0, object)?,
+                    media_type: get(r, 1, object)?,
+                    platform: get(r, 2, object)?,
+                    created: get(r, 3, object)?,
+                    first_seen: get(r, 4, object)?,
+                    last_pushed: get(r, 5, object)?,
+                    repositories: get(r, 6, object)?,
+                    findings: get(r, 7, object)?,
+                    assessed: get(r, 8, object)?,
+                }
+                .decode()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_overfetch(items, limit, |i| i.digest.clone()))
+    }
+
+    async fn image_placements(&self, digest: &Digest) -> Result<Vec<ImagePlacement>> {
+        let object = format!("placement of {digest}");
+        let client = self.client().await?;
+        client
+            .query(
+                "SELECT cluster_id, namespace, pod, container, image FROM image_placements
+                 WHERE digest = $1 ORDER BY cluster_id, namespace, pod, container",
+                &[&digest.to_string()],
+            )
+            .await
+            .map_err(pg(format!("reading where {digest} runs")))?
+            .iter()
+            .map(|r| {
+                Ok(ImagePlacement {
+                    cluster_id: get(r, 0, &object)?,
+                    namespace: get(r, 1, &object)?,
+                    pod: get(r, 2, &object)?,
+                    container: get(r, 3, &object)?,
+                    image: get(r, 4, &object)?,
+                    digest: digest.clone(),
+                })
+            })
+            .collect()
+    }
+
+    async fn findings(&self, query: &FindingQuery) -> Result<Page<StoredFinding, FindingKey>> {
+        let limit = check_limit(query.limit)?;
+        let sql = query::findings(Dialect::Postgres, query);
+        let object = "finding";
+        let rows = self.query_built(&sql, "querying findings").await?;
+        let items = rows
+            .iter()
+            .map(|r| {
+                decode_stored_finding(get(r, 0, object)?, get(r, 1, object)?, get(r, 2, object)?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_overfetch(items, limit, |f| f.key.clone()))
+    }
+
+    async fn finding_counts(&self) -> Result<Vec<(Severity, u64)>> {
+        let object = "finding count";
+        let client = self.client().await?;
+        client
+            .query(
+                "SELECT f.severity, COUNT(*) FROM findings f
+                 WHERE EXISTS (SELECT 1 FROM image_locations l WHERE l.digest = f.digest)
+                 GROUP BY f.severity ORDER BY f.severity",
+                &[],
+            )
+            .await
+            .map_err(pg("counting findings by severity"))?
+            .iter()
+            .map(|r| {
+                Ok((
+                    parse_severity(object, get(r, 0, object)?)?,
+                    get::<i64>(r, 1, object)?.max(0) as u64,
+                ))
+            })
+            .collect()
+    }
+
+    async fn clusters(&self) -> Result<Vec<ClusterSummary>> {
+        let object = "cluster";
+        let client = self.client().await?;
+        client
+            .query(CLUSTERS_SQL, &[])
+            .await
+            .map_err(pg("listing clusters"))?
+            .iter()
+            .map(|r| {
+                decode_cluster(
+                    get(r, 0, object)?,
+                    get(r, 1, object)?,
+                    get(r, 2, object)?,
+                    get(r, 3, object)?,
+                    get(r, 4, object)?,
+                )
+            })
+            .collect()
+    }
+
+    async fn cluster_snapshots(
+        &self,
+        cluster_id: Option<&str>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Page<SnapshotSummary, i64>> {
+        let limit = check_limit(limit)?;
+        let sql = query::snapshots(Dialect::Postgres, cluster_id, before, limit);
+        let object = "cluster snapshot";
+        let rows = self.query_built(&sql, "listing cluster snapshots").await?;
+        let items = rows
+            .iter()
+            .map(|r| {
+                let id: i64 = get(r, 0, object)?;
+                Ok(SnapshotSummary {
+                    id,
+                    cluster_id: get(r, 1, object)?,
+                    taken: from_millis(&format!("snapshot {id}"), get(r, 2, object)?)?,
+                    status: get(r, 3, object)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_overfetch(items, limit, |s| s.id))
+    }
+
+    async fn cluster_snapshot(&self, id: i64) -> Result<Option<ClusterSnapshot>> {
+        let object = format!("snapshot {id}");
+        let client = self.client().await?;
+        let Some(row) = client
+            .query_opt(
+                "SELECT cluster_id, taken_at, status, snapshot_json FROM cluster_snapshots
+                 WHERE id = $1",
+                &[&id],
+            )
+            .await
+            .map_err(pg(format!("reading {object}")))?
+        else {
+            return Ok(None);
+        };
+        decode_snapshot(
+            get(&row, 0, &object)?,
+            id,
+            get(&row, 1, &object)?,
+            get(&row, 2, &object)?,
+            get(&row, 3, &object)?,
+        )
+        .map(Some)
+    }
+
+    async fn jobs(&self, query: &JobQuery) -> Result<Page<Job, JobId>> {
+        let limit = check_limit(query.limit)?;
+        let sql = query::jobs(Dialect::Postgres, query);
+        let rows = self.query_built(&sql, "listing jobs").await?;
+        let items = rows
+            .iter()
+            .map(|r| job_columns(r)?.decode())
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_overfetch(items, limit, |j| j.id))
+    }
+
+    async fn create_api_token(
+        &self,
+        name: &str,
+        role: TokenRole,
+        token_sha256_hex: &str,
+    ) -> Result<ApiToken> {
+        check_token_fields(name, token_sha256_hex)?;
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "INSERT INTO api_tokens (name, token_sha256, role, created_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT DO NOTHING RETURNING name, role, created_at, last_used",
+                &[
+                    &name,
+                    &token_sha256_hex.to_ascii_lowercase(),
+                    &role.as_str(),
+                    &now_millis(),
+                ],
+            )
+            .await
+            .map_err(pg(format!("storing API token {name}")))?;
+        match row {
+            Some(row) => token_columns(&row)?.decode(),
+            None => Err(token_taken(name)),
+        }
+    }
+
+    async fn use_api_token(&self, token_sha256_hex: &str) -> Result<Option<ApiToken>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "UPDATE api_tokens SET last_used = $1 WHERE token_sha256 = $2
+                 RETURNING name, role, created_at, last_used",
+                &[&now_millis(), &token_sha256_hex.to_ascii_lowercase()],
+            )
+            .await
+            .map_err(pg("looking up an API token"))?;
+        row.map(|r| token_columns(&r)?.decode()).transpose()
+    }
+
+    async fn api_tokens(&self) -> Result<Vec<ApiToken>> {
+        let client = self.client().await?;
+        client
+            .query(
+                "SELECT name, role, created_at, last_used FROM api_tokens ORDER BY name",
+                &[],
+            )
+            .await
+            .map_err(pg("listing API tokens"))?
+            .iter()
+            .map(|r| token_columns(r)?.decode())
+            .collect()
+    }
+
+    async fn revoke_api_token(&self, name: &str) -> Result<bool> {
+        let client = self.client().await?;
+        let n = client
+            .execute("DELETE FROM api_tokens WHERE name = $1", &[&name])
+            .await
+            .map_err(pg(format!("revoking API token {name}")))?;
+        Ok(n > 0)
+    }
+}
+
+impl PgStore {
+    /// Runs SQL built by [`query`] with its bound values.
+    async fn query_built(&self, sql: &Sql, context: &str) -> Result<Vec<Row>> {
+        let values: Vec<Box<dyn ToSql + Sync + Send>> = sql
+            .params
+            .iter()
+            .map(|v| -> Box<dyn ToSql + Sync + Send> {
+                match v {
+                    SqlValue::Text(s) => Box::new(s.clone()),
+                    SqlValue::Int(n) => Box::new(*n),
+                }
+            })
+            .collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = values
+            .iter()
+            .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        let client = self.client().await?;
+        client
+            .query(sql.text.as_str(), &refs)
+            .await
+            .map_err(pg(context.to_string()))
+    }
+}
+
+fn job_columns(r: &Row) -> Result<JobColumns> {
+    let object = "job";
+    Ok(JobColumns {
+        id: get(r, 0, object)?,
+        kind: get(r, 1, object)?,
+        key: get(r, 2, object)?,
+        payload: get(r, 3, object)?,
+        state: get(r, 4, object)?,
+        not_before: get(r, 5, object)?,
+        attempts: get(r, 6, object)?,
+        max_attempts: get(r, 7, object)?,
+        lease_owner: get(r, 8, object)?,
+        lease_until: get(r, 9, object)?,
+        last_error: get(r, 10, object)?,
+    })
+}
+
+fn token_columns(r: &Row) -> Result<TokenColumns> {
+    let object = "API token";
+    Ok(TokenColumns {
+        name: get(r, 0, object)?,
+        role: get(r, 1, object)?,
+        created: get(r, 2, object)?,
+        last_used: get(r, 3, object)?,
+    })
 }
 
 #[cfg(test)]

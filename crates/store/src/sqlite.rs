@@ -6,19 +6,30 @@
 //! between processes sharing the file (the busy timeout makes the others wait).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crowsnest_model::Digest;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use crowsnest_model::{Digest, Severity};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
 use time::OffsetDateTime;
 
 use crate::decode::{
-    JobColumns, decode_assessment, decode_inventory, decode_lease, decode_snapshot, opt_time,
+    ImageColumns, JobColumns, TargetColumns, TokenColumns, decode_assessment, decode_cluster,
+    decode_inventory, decode_lease, decode_registry, decode_snapshot, decode_stored_finding,
+    opt_time, token_taken,
 };
 use crate::error::{Result, StoreError};
+use crate::placements;
+use crate::query::{self, CLUSTERS_SQL, Dialect, SqlValue};
 use crate::records::{duration_millis, from_millis, now_millis, parse_digest, to_json, to_millis};
 use crate::schema;
+use crate::views::{check_limit, check_token_fields, parse_severity};
+use crate::{
+    ApiToken, ClusterSummary, FindingKey, FindingQuery, ImagePlacement, ImageQuery, ImageSummary,
+    JobQuery, Page, RegistrySummary, RepositorySummary, SnapshotSummary, StoredFinding,
+    TargetStatus, TokenRole,
+};
 use crate::{
     Assessment, Backend, ClusterSnapshot, Enqueued, FindingRow, ImageDetails, ImageLocation,
     ImageSighting, Inventory, Job, JobId, JobSpec, JobState, Lease, PackageRow, QueueDepth,
@@ -31,9 +42,15 @@ pub const DATABASE_FILE: &str = "crowsnest.db";
 /// How long a writer waits for another process's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Read-only connections kept open beside the writer: in WAL mode they read the last
+/// committed state while the writer works, so API reads never queue behind a scan.
+const READERS: usize = 4;
+
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    readers: Arc<Vec<Mutex<Connection>>>,
+    next_reader: Arc<AtomicUsize>,
     path: PathBuf,
 }
 
@@ -73,8 +90,19 @@ impl SqliteStore {
             conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
                 .map_err(open_err)?;
             migrate(&mut conn)?;
+            let mut readers = Vec::with_capacity(READERS);
+            for _ in 0..READERS {
+                let reader = Connection::open(&path).map_err(open_err)?;
+                reader.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+                reader
+                    .execute_batch("PRAGMA query_only = ON;")
+                    .map_err(open_err)?;
+                readers.push(Mutex::new(reader));
+            }
             Ok(SqliteStore {
                 conn: Arc::new(Mutex::new(conn)),
+                readers: Arc::new(readers),
+                next_reader: Arc::new(AtomicUsize::new(0)),
                 path,
             })
         })
@@ -97,6 +125,35 @@ impl SqliteStore {
             // rolls back on drop), so a poisoned lock is still a usable connection.
             let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    /// Runs a read `f` on the blocking pool with a reader connection, inside one read
+    /// transaction so every statement of `f` sees the same committed state.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let readers = Arc::clone(&self.readers);
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        tokio::task::spawn_blocking(move || {
+            // A free reader if there is one, else wait for the one in turn.
+            let n = readers.len();
+            let mut guard = (0..n)
+                .find_map(|i| readers[(start + i) % n].try_lock().ok())
+                .unwrap_or_else(|| {
+                    readers[start % n]
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                });
+            let tx = guard
+                .transaction()
+                .map_err(StoreError::sqlite("starting a read"))?;
+            let value = f(&tx)?;
+            tx.finish().map_err(StoreError::sqlite("ending a read"))?;
+            Ok(value)
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?
@@ -283,7 +340,7 @@ impl Store for SqliteStore {
 
     async fn image(&self, digest: &Digest) -> Result<Option<ImageDetails>> {
         let digest = digest.clone();
-        self.run(move |c| {
+        self.read(move |c| {
             let object = format!("image {digest}");
             let ctx = || format!("reading {object}");
             let key = digest.to_string();
@@ -357,7 +414,7 @@ impl Store for SqliteStore {
 
     async fn images_pushed_since(&self, since: OffsetDateTime) -> Result<Vec<Digest>> {
         let since = to_millis(since);
-        self.run(move |c| {
+        self.read(move |c| {
             let ctx = "listing recently pushed images";
             let mut stmt = c
                 .prepare(
@@ -428,7 +485,7 @@ impl Store for SqliteStore {
     ) -> Result<Option<Inventory>> {
         let digest = digest.to_string();
         let version = cataloger_version.to_string();
-        self.run(move |c| {
+        self.read(move |c| {
             let object = format!("inventory of {digest} (cataloger {version})");
             let ctx = || format!("reading the {object}");
             let Some((id, distro, count, created)) = c
@@ -530,7 +587,7 @@ impl Store for SqliteStore {
 
     async fn assessment(&self, digest: &Digest) -> Result<Option<Assessment>> {
         let digest = digest.to_string();
-        self.run(move |c| {
+        self.read(move |c| {
             let object = format!("assessment of {digest}");
             let ctx = || format!("reading the {object}");
             let Some((version, feed, assessed, count)) = c
@@ -576,23 +633,60 @@ impl Store for SqliteStore {
         let cluster = snapshot.cluster_id.clone();
         let status = snapshot.status.clone();
         let taken = to_millis(snapshot.taken);
+        let placed = placements::placements(&snapshot.cluster_id, &snapshot.snapshot);
         self.run(move |c| {
-            c.query_row(
-                "INSERT INTO cluster_snapshots (cluster_id, taken_at, status, snapshot_json)
-                 VALUES (?1, ?2, ?3, ?4) RETURNING id",
-                params![cluster, taken, status, json],
-                |r| r.get(0),
-            )
-            .map_err(StoreError::sqlite(format!(
-                "storing a snapshot of cluster {cluster}"
-            )))
+            let ctx = || format!("storing a snapshot of cluster {cluster}");
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(StoreError::sqlite(ctx()))?;
+            let id: i64 = tx
+                .query_row(
+                    "INSERT INTO cluster_snapshots (cluster_id, taken_at, status, snapshot_json)
+                     VALUES (?1, ?2, ?3, ?4) RETURNING id",
+                    params![cluster, taken, status, json],
+                    |r| r.get(0),
+                )
+                .map_err(StoreError::sqlite(ctx()))?;
+            let newer: i64 = tx
+                .query_row(
+                    "SELECT COUNT(*) FROM cluster_snapshots WHERE cluster_id = ?1 AND taken_at > ?2",
+                    params![cluster, taken],
+                    |r| r.get(0),
+                )
+                .map_err(StoreError::sqlite(ctx()))?;
+            if let (Some(placed), 0) = (placed, newer) {
+                tx.execute("DELETE FROM image_placements WHERE cluster_id = ?1", [&cluster])
+                    .map_err(StoreError::sqlite(ctx()))?;
+                let mut insert = tx
+                    .prepare(
+                        "INSERT INTO image_placements
+                           (cluster_id, snapshot_id, namespace, pod, container, image, digest)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    )
+                    .map_err(StoreError::sqlite(ctx()))?;
+                for p in &placed {
+                    insert
+                        .execute(params![
+                            cluster,
+                            id,
+                            p.namespace,
+                            p.pod,
+                            p.container,
+                            p.image,
+                            p.digest.to_string()
+                        ])
+                        .map_err(StoreError::sqlite(ctx()))?;
+                }
+            }
+            tx.commit().map_err(StoreError::sqlite(ctx()))?;
+            Ok(id)
         })
         .await
     }
 
     async fn latest_cluster_snapshot(&self, cluster_id: &str) -> Result<Option<ClusterSnapshot>> {
         let cluster = cluster_id.to_string();
-        self.run(move |c| {
+        self.read(move |c| {
             let row = c
                 .query_row(
                     "SELECT id, taken_at, status, snapshot_json FROM cluster_snapshots
@@ -809,7 +903,7 @@ impl Store for SqliteStore {
     }
 
     async fn job(&self, id: JobId) -> Result<Option<Job>> {
-        self.run(move |c| {
+        self.read(move |c| {
             let row = c
                 .query_row(
                     "SELECT id, kind, job_key, payload_json, state, not_before, attempts, max_attempts,
@@ -839,7 +933,7 @@ impl Store for SqliteStore {
     }
 
     async fn queue_depth(&self) -> Result<QueueDepth> {
-        self.run(move |c| {
+        self.read(move |c| {
             c.query_row(QUEUE_DEPTH_SQLITE, [now_millis()], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
@@ -856,6 +950,470 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn repository_images(&self, repository: RepositoryId) -> Result<Vec<Digest>> {
+        self.read(move |c| {
+            let ctx = || format!("listing the images of repository {}", repository.0);
+            let mut stmt = c
+                .prepare(
+                    "SELECT digest FROM image_locations WHERE repository_id = ?1 ORDER BY digest",
+                )
+                .map_err(StoreError::sqlite(ctx()))?;
+            let rows = stmt
+                .query_map([repository.0], |r| r.get::<_, String>(0))
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(StoreError::sqlite(ctx()))?;
+            rows.iter()
+                .map(|d| parse_digest(&format!("image of repository {}", repository.0), d))
+                .collect()
+        })
+        .await
+    }
+
+    async fn put_target_status(&self, status: &TargetStatus) -> Result<()> {
+        let s = status.clone();
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO target_status (kind, id, last_attempt, last_success, last_error,
+                   consecutive_failures, next_attempt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (kind, id) DO UPDATE SET last_attempt = excluded.last_attempt,
+                   last_success = excluded.last_success, last_error = excluded.last_error,
+                   consecutive_failures = excluded.consecutive_failures,
+                   next_attempt = excluded.next_attempt",
+                params![
+                    s.kind.as_str(),
+                    s.id,
+                    s.last_attempt.map(to_millis),
+                    s.last_success.map(to_millis),
+                    s.last_error,
+                    i64::from(s.consecutive_failures),
+                    s.next_attempt.map(to_millis)
+                ],
+            )
+            .map_err(StoreError::sqlite(format!(
+                "storing the status of {} {}",
+                s.kind.as_str(),
+                s.id
+            )))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn target_statuses(&self) -> Result<Vec<TargetStatus>> {
+        self.read(|c| {
+            let ctx = "reading target statuses";
+            let mut stmt = c
+                .prepare(
+                    "SELECT kind, id, last_attempt, last_success, last_error, consecutive_failures,
+                       next_attempt FROM target_status ORDER BY kind, id",
+                )
+                .map_err(StoreError::sqlite(ctx))?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(TargetColumns {
+                        kind: r.get(0)?,
+                        id: r.get(1)?,
+                        last_attempt: r.get(2)?,
+                        last_success: r.get(3)?,
+                        last_error: r.get(4)?,
+                        consecutive_failures: r.get(5)?,
+                        next_attempt: r.get(6)?,
+                    })
+                })
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(StoreError::sqlite(ctx))?;
+            rows.into_iter().map(TargetColumns::decode).collect()
+        })
+        .await
+    }
+
+    async fn registries(&self) -> Result<Vec<RegistrySummary>> {
+        self.read(|c| {
+            let ctx = "listing registries";
+            let mut stmt = c
+                .prepare(
+                    "SELECT g.id, g.url, g.created_at,
+                       (SELECT COUNT(*) FROM repositories r WHERE r.registry_id = g.id)
+                     FROM registries g ORDER BY g.url",
+                )
+                .map_err(StoreError::sqlite(ctx))?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, i64>(3)?,
+                    ))
+                })
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(StoreError::sqlite(ctx))?;
+            rows.into_iter()
+                .map(|(id, url, created, n)| decode_registry(id, url, created, n))
+                .collect()
+        })
+        .await
+    }
+
+    async fn repositories(&self, registry: Option<RegistryId>) -> Result<Vec<RepositorySummary>> {
+        self.read(move |c| {
+            let ctx = "listing repositories";
+            let mut stmt = c
+                .prepare(
+                    "SELECT r.id, r.registry_id, g.url, r.name,
+                       (SELECT COUNT(*) FROM image_locations l WHERE l.repository_id = r.id)
+                     FROM repositories r JOIN registries g ON g.id = r.registry_id
+                     WHERE ?1 IS NULL OR r.registry_id = ?1 ORDER BY g.url, r.name",
+                )
+                .map_err(StoreError::sqlite(ctx))?;
+            let rows = stmt
+                .query_map([registry.map(|r| r.0)], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, i64>(4)?,
+                    ))
+                })
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(StoreError::sqlite(ctx))?;
+            Ok(rows
+                .into_iter()
+                .map(|(id, registry, registry_url, name, n)| RepositorySummary {
+                    id: RepositoryId(id),
+                    registry: RegistryId(registry),
+                    registry_url,
+                    name,
+                    images: n.max(0) as u64,
+                })
+                .collect())
+        })
+        .await
+    }
+
+    async fn images(&self, query: &ImageQuery) -> Result<Page<ImageSummary, Digest>> {
+        let limit = check_limit(query.limit)?;
+        let sql = query::images(Dialect::Sqlite, query);
+        self.read(move |c| {
+            let ctx = "listing images";
+            let mut stmt = c.prepare(&sql.text).map_err(StoreError::sqlite(ctx))?;
+            let rows = stmt
+                .query_map(params_from_iter(sql.params.iter().map(to_sqlite)), |r| {
+                    Ok(ImageColumns {
+                        digest: r.get(0)?,
+                        media_type: r.get(1)?,
+                        platform: r.get(2)?,
+                        created: r.get(3)?,
+                        first_seen: r.get(4)?,
+                        last_pushed: r.get(5)?,
+                        repositories: r.get(6)?,
+                        findings: r.get(7)?,
+                        assessed: r.get(8)?,
+                    })
+                })
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(StoreError::sqlite(ctx))?;
+            let items = rows
+                .into_iter()
+                .map(ImageColumns::decode)
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Page::from_overfetch(items, limit, |i| i.digest.clone()))
+        })
+        .await
+    }
+
+    async fn image_placements(&self, digest: &Digest) -> Result<Vec<ImagePlacement>> {
+        let digest = digest.clone();
+        self.read(move |c| {
+            let ctx = || format!("reading where {digest} runs");
+            let mut stmt = c
+                .prepare(
+                    "SELECT cluster_id, namespace, pod, container, image FROM image_placements
+                     WHERE digest = ?1 ORDER BY cluster_id, namespace, pod, container",
+                )
+                .map_err(StoreError::sqlite(ctx()))?;
+            stmt.query_map([digest.to_string()], |r| {
+                Ok(ImagePlacement {
+                    cluster_id: r.get(0)?,
+                    namespace: r.get(1)?,
+                    pod: r.get(2)?,
+                    container: r.get(3)?,
+                    image: r.get(4)?,
+                    digest: digest.clone(),
+                })
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(StoreError::sqlite(ctx()))
+        })
+        .await
+    }
+
+    async fn findings(&self, query: &FindingQuery) -> Result<Page<StoredFinding, FindingKey>> {
+        let limit = check_limit(query.limit)?;
+        let sql = query::findings(Dialect::Sqlite, query);
+        self.read(move |c| {
+            let ctx = "querying findings";
+            let mut stmt = c
+                .prepare_cached(&sql.text)
+                .map_err(StoreError::sqlite(ctx))?;
+            let rows = stmt
+                .query_map(params_from_iter(sql.params.iter().map(to_sqlite)), |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(StoreError::sqlite(ctx))?;
+            let items = rows
+                .into_iter()
+                .map(|(d, o, json)| decode_stored_finding(&d, o, &json))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Page::from_overfetch(items, limit, |f| f.key.clone()))
+        })
+        .await
+    }
+
+    async fn finding_counts(&self) -> Result<Vec<(Severity, u64)>> {
+        self.read(|c| {
+            let ctx = "counting findings by severity";
+            let mut stmt = c
+                .prepare(
+                    "SELECT f.severity, COUNT(*) FROM findings f
+                     WHERE EXISTS (SELECT 1 FROM image_locations l WHERE l.digest = f.digest)
+                     GROUP BY f.severity ORDER BY f.severity",
+                )
+                .map_err(StoreError::sqlite(ctx))?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(StoreError::sqlite(ctx))?;
+            rows.into_iter()
+                .map(|(s, n)| Ok((parse_severity("finding", &s)?, n.max(0) as u64)))
+                .collect()
+        })
+        .await
+    }
+
+    async fn clusters(&self) -> Result<Vec<ClusterSummary>> {
+        self.read(|c| {
+            let ctx = "listing clusters";
+            let mut stmt = c.prepare(CLUSTERS_SQL).map_err(StoreError::sqlite(ctx))?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, i64>(4)?,
+                    ))
+                })
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(StoreError::sqlite(ctx))?;
+            rows.into_iter()
+                .map(|(cluster_id, id, taken, status, n)| {
+                    decode_cluster(cluster_id, id, taken, status, n)
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn cluster_snapshots(
+        &self,
+        cluster_id: Option<&str>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Page<SnapshotSummary, i64>> {
+        let limit = check_limit(limit)?;
+        let sql = query::snapshots(Dialect::Sqlite, cluster_id, before, limit);
+        self.read(move |c| {
+            let ctx = "listing cluster snapshots";
+            let mut stmt = c.prepare(&sql.text).map_err(StoreError::sqlite(ctx))?;
+            let rows = stmt
+                .query_map(params_from_iter(sql.params.iter().map(to_sqlite)), |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                })
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(StoreError::sqlite(ctx))?;
+            let items = rows
+                .into_iter()
+                .map(|(id, cluster_id, taken, status)| {
+                    Ok(SnapshotSummary {
+                        taken: from_millis(&format!("snapshot {id}"), taken)?,
+                        id,
+                        cluster_id,
+                        status,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Page::from_overfetch(items, limit, |s| s.id))
+        })
+        .await
+    }
+
+    async fn cluster_snapshot(&self, id: i64) -> Result<Option<ClusterSnapshot>> {
+        self.read(move |c| {
+            let row = c
+                .query_row(
+                    "SELECT cluster_id, taken_at, status, snapshot_json FROM cluster_snapshots
+                     WHERE id = ?1",
+                    [id],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                        ))
+                    },
+                )
+                .optional()
+                .map_err(StoreError::sqlite(format!("reading snapshot {id}")))?;
+            row.map(|(cluster, taken, status, json)| {
+                decode_snapshot(cluster, id, taken, status, &json)
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn jobs(&self, query: &JobQuery) -> Result<Page<Job, JobId>> {
+        let limit = check_limit(query.limit)?;
+        let sql = query::jobs(Dialect::Sqlite, query);
+        self.read(move |c| {
+            let ctx = "listing jobs";
+            let mut stmt = c.prepare(&sql.text).map_err(StoreError::sqlite(ctx))?;
+            let rows = stmt
+                .query_map(
+                    params_from_iter(sql.params.iter().map(to_sqlite)),
+                    job_columns,
+                )
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(StoreError::sqlite(ctx))?;
+            let items = rows
+                .into_iter()
+                .map(JobColumns::decode)
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Page::from_overfetch(items, limit, |j| j.id))
+        })
+        .await
+    }
+
+    async fn create_api_token(
+        &self,
+        name: &str,
+        role: TokenRole,
+        token_sha256_hex: &str,
+    ) -> Result<ApiToken> {
+        check_token_fields(name, token_sha256_hex)?;
+        let name = name.to_string();
+        let hash = token_sha256_hex.to_ascii_lowercase();
+        self.run(move |c| {
+            let now = now_millis();
+            let n = c
+                .execute(
+                    "INSERT INTO api_tokens (name, token_sha256, role, created_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT DO NOTHING",
+                    params![name, hash, role.as_str(), now],
+                )
+                .map_err(StoreError::sqlite(format!("storing API token {name}")))?;
+            if n == 0 {
+                return Err(token_taken(&name));
+            }
+            Ok(ApiToken {
+                created: from_millis("API token", now)?,
+                name,
+                role,
+                last_used: None,
+            })
+        })
+        .await
+    }
+
+    async fn use_api_token(&self, token_sha256_hex: &str) -> Result<Option<ApiToken>> {
+        let hash = token_sha256_hex.to_ascii_lowercase();
+        self.run(move |c| {
+            let row = c
+                .query_row(
+                    "UPDATE api_tokens SET last_used = ?1 WHERE token_sha256 = ?2
+                     RETURNING name, role, created_at, last_used",
+                    params![now_millis(), hash],
+                    token_columns,
+                )
+                .optional()
+                .map_err(StoreError::sqlite("looking up an API token"))?;
+            row.map(TokenColumns::decode).transpose()
+        })
+        .await
+    }
+
+    async fn api_tokens(&self) -> Result<Vec<ApiToken>> {
+        self.read(|c| {
+            let ctx = "listing API tokens";
+            let mut stmt = c
+                .prepare("SELECT name, role, created_at, last_used FROM api_tokens ORDER BY name")
+                .map_err(StoreError::sqlite(ctx))?;
+            let rows = stmt
+                .query_map([], token_columns)
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(StoreError::sqlite(ctx))?;
+            rows.into_iter().map(TokenColumns::decode).collect()
+        })
+        .await
+    }
+
+    async fn revoke_api_token(&self, name: &str) -> Result<bool> {
+        let name = name.to_string();
+        self.run(move |c| {
+            let n = c
+                .execute("DELETE FROM api_tokens WHERE name = ?1", [&name])
+                .map_err(StoreError::sqlite(format!("revoking API token {name}")))?;
+            Ok(n > 0)
+        })
+        .await
+    }
+}
+
+fn to_sqlite(v: &SqlValue) -> rusqlite::types::Value {
+    match v {
+        SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
+        SqlValue::Int(n) => rusqlite::types::Value::Integer(*n),
+    }
+}
+
+fn job_columns(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobColumns> {
+    Ok(JobColumns {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        key: r.get(2)?,
+        payload: r.get(3)?,
+        state: r.get(4)?,
+        not_before: r.get(5)?,
+        attempts: r.get(6)?,
+        max_attempts: r.get(7)?,
+        lease_owner: r.get(8)?,
+        lease_until: r.get(9)?,
+        last_error: r.get(10)?,
+    })
+}
+
+fn token_columns(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenColumns> {
+    Ok(TokenColumns {
+        name: r.get(0)?,
+        role: r.get(1)?,
+        created: r.get(2)?,
+        last_used: r.get(3)?,
+    })
 }
 
 /// Marks failed the running jobs whose lease expired on their last allowed attempt.

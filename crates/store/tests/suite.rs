@@ -8,9 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Harness, digest, distro, finding, package};
+use crowsnest_model::Severity;
+use crowsnest_model::finding::FixStatus;
 use crowsnest_store::{
-    Assessment, ClusterSnapshot, Enqueued, ImageSighting, Inventory, JobSpec, JobState,
-    RetryPolicy, Store, StoreError, schema,
+    Assessment, ClusterSnapshot, Enqueued, FindingQuery, ImageQuery, ImageSighting, Inventory,
+    JobQuery, JobSpec, JobState, RetryPolicy, Store, StoreError, TargetKind, TargetStatus,
+    TokenRole, schema,
 };
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -31,6 +34,12 @@ both_backends!(
     corrupt_rows_are_errors_naming_the_row,
     failed_inventory_write_leaves_nothing_half_done,
     schema_is_the_same_on_both_backends,
+    repository_images_follow_polls,
+    target_status_round_trip,
+    findings_filter_and_paginate,
+    placements_follow_the_latest_snapshot,
+    lists_of_registries_images_snapshots_jobs,
+    api_tokens_store_only_hashes,
 );
 
 fn sighting(
@@ -737,6 +746,15 @@ async fn schema_is_the_same_on_both_backends(h: Harness) {
         ("registries", "created_at,id,url"),
         ("repositories", "id,name,registry_id"),
         ("schema_migrations", "applied_at,name,version"),
+        (
+            "target_status",
+            "consecutive_failures,id,kind,last_attempt,last_error,last_success,next_attempt",
+        ),
+        (
+            "image_placements",
+            "cluster_id,container,digest,image,namespace,pod,snapshot_id",
+        ),
+        ("api_tokens", "created_at,last_used,name,role,token_sha256"),
     ];
     for (table, columns) in expected {
         let n = columns.split(',').count() as i64;
@@ -760,4 +778,511 @@ async fn schema_is_the_same_on_both_backends(h: Harness) {
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
     };
     assert_eq!(h.raw_count(tables).await, expected.len() as i64);
+}
+
+async fn repository_images_follow_polls(h: Harness) {
+    let s = &h.store;
+    let reg = s.upsert_registry("https://registry.test").await.unwrap();
+    let repo = s.upsert_repository(reg, "team/app").await.unwrap();
+    let other = s.upsert_repository(reg, "team/other").await.unwrap();
+    assert!(s.repository_images(repo).await.unwrap().is_empty());
+    let (a, b) = (digest(), digest());
+    for d in [&a, &b] {
+        s.record_image(repo, &sighting(d, &[], None)).await.unwrap();
+    }
+    s.record_image(other, &sighting(&a, &[], None))
+        .await
+        .unwrap();
+    let mut both = vec![a.clone(), b.clone()];
+    both.sort();
+    assert_eq!(s.repository_images(repo).await.unwrap(), both);
+    assert!(s.forget_image(repo, &a).await.unwrap());
+    assert_eq!(s.repository_images(repo).await.unwrap(), vec![b.clone()]);
+    assert_eq!(s.repository_images(other).await.unwrap(), vec![a.clone()]);
+}
+
+async fn target_status_round_trip(h: Harness) {
+    let s = &h.store;
+    assert!(s.target_statuses().await.unwrap().is_empty());
+    let failing = TargetStatus {
+        kind: TargetKind::Registry,
+        id: "https://registry.test".into(),
+        last_attempt: Some(datetime!(2025-01-01 10:00 UTC)),
+        last_success: None,
+        last_error: Some("connection refused".into()),
+        consecutive_failures: 3,
+        next_attempt: Some(datetime!(2025-01-01 10:04 UTC)),
+    };
+    let cluster = TargetStatus {
+        kind: TargetKind::Cluster,
+        id: "prod".into(),
+        last_attempt: Some(datetime!(2025-01-01 10:00 UTC)),
+        last_success: Some(datetime!(2025-01-01 10:00 UTC)),
+        last_error: None,
+        consecutive_failures: 0,
+        next_attempt: None,
+    };
+    s.put_target_status(&failing).await.unwrap();
+    s.put_target_status(&cluster).await.unwrap();
+    assert_eq!(
+        s.target_statuses().await.unwrap(),
+        vec![cluster.clone(), failing.clone()]
+    );
+    // A later success replaces the row as a whole.
+    let recovered = TargetStatus {
+        last_success: Some(datetime!(2025-01-01 10:05 UTC)),
+        last_error: None,
+        consecutive_failures: 0,
+        next_attempt: None,
+        ..failing.clone()
+    };
+    s.put_target_status(&recovered).await.unwrap();
+    assert_eq!(s.target_statuses().await.unwrap(), vec![cluster, recovered]);
+    h.raw("UPDATE target_status SET kind = 'feeds', consecutive_failures = -1 WHERE id = 'prod'")
+        .await;
+    let err = s.target_statuses().await.unwrap_err();
+    assert!(err.to_string().contains("status of feeds prod"), "{err}");
+}
+
+/// Stores an assessed image with `n` findings (see `common::finding` for which are high,
+/// KEV, exploited) in a repository and returns its digest.
+async fn assessed_image(h: &Harness, repo: &str, n: usize) -> crowsnest_model::Digest {
+    let s = &h.store;
+    let reg = s.upsert_registry("https://registry.test").await.unwrap();
+    let repo = s.upsert_repository(reg, repo).await.unwrap();
+    let d = digest();
+    s.record_image(
+        repo,
+        &sighting(&d, &["v1"], Some(datetime!(2025-01-01 10:00 UTC))),
+    )
+    .await
+    .unwrap();
+    s.put_inventory(&d, &inventory("catalog-1", 1))
+        .await
+        .unwrap();
+    s.put_assessment(
+        &d,
+        &Assessment {
+            cataloger_version: "catalog-1".into(),
+            feed_version: "feed-1".into(),
+            assessed: datetime!(2025-01-01 12:00 UTC),
+            findings: (0..n).map(finding).collect(),
+        },
+    )
+    .await
+    .unwrap();
+    d
+}
+
+async fn findings_filter_and_paginate(h: Harness) {
+    let s = &h.store;
+    let a = assessed_image(&h, "team/a", 30).await;
+    let b = assessed_image(&h, "team/b", 12).await;
+    let all = |q: FindingQuery| async move {
+        let mut q = FindingQuery { limit: 7, ..q };
+        let mut out = Vec::new();
+        loop {
+            let page = s.findings(&q).await.unwrap();
+            assert!(page.items.len() <= 7);
+            out.extend(page.items);
+            match page.next {
+                Some(next) => q.after = Some(next),
+                None => return out,
+            }
+        }
+    };
+    let every = all(FindingQuery::default()).await;
+    assert_eq!(every.len(), 42);
+    let mut keys: Vec<_> = every.iter().map(|f| f.key.clone()).collect();
+    keys.dedup();
+    assert_eq!(keys.len(), 42, "pages neither repeat nor skip");
+    assert!(keys.windows(2).all(|w| w[0] < w[1]));
+
+    let high = all(FindingQuery {
+        severities: vec![Severity::High],
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(high.len(), 15 + 6);
+    assert!(high.iter().all(|f| f.finding.severity == Severity::High));
+    let kev_b = all(FindingQuery {
+        in_kev: Some(true),
+        digest: Some(b.clone()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(kev_b.len(), 6);
+    assert!(
+        kev_b
+            .iter()
+            .all(|f| f.key.digest == b && f.finding.exploitability.in_kev)
+    );
+    let not_exploited = all(FindingQuery {
+        exploit_published: Some(false),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(not_exploited.len(), 20 + 8);
+    let one = all(FindingQuery {
+        vulnerability: Some("CVE-2024-00007".into()),
+        package: Some("pkg7".into()),
+        fix_status: Some(FixStatus::FixAvailable),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(one.len(), 2);
+    let none = all(FindingQuery {
+        fix_status: Some(FixStatus::WontFix),
+        ..Default::default()
+    })
+    .await;
+    assert!(none.is_empty());
+    let hostile = all(FindingQuery {
+        package: Some("x' OR '1'='1".into()),
+        ..Default::default()
+    })
+    .await;
+    assert!(hostile.is_empty());
+
+    // Counts per severity for the metrics.
+    let counts = s.finding_counts().await.unwrap();
+    assert_eq!(counts.iter().map(|(_, n)| n).sum::<u64>(), 42);
+    assert!(counts.contains(&(Severity::High, 21)), "{counts:?}");
+
+    // Page sizes out of range are refused, not clamped silently.
+    for limit in [0, 1_001] {
+        let err = s
+            .findings(&FindingQuery {
+                limit,
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Invalid { .. }), "{err}");
+    }
+
+    // An image deleted from its registry drops out of the results.
+    let reg = s.upsert_registry("https://registry.test").await.unwrap();
+    let repo = s.upsert_repository(reg, "team/a").await.unwrap();
+    assert!(s.forget_image(repo, &a).await.unwrap());
+    let left = all(FindingQuery::default()).await;
+    assert_eq!(left.len(), 12);
+    assert!(left.iter().all(|f| f.key.digest == b));
+
+    h.raw("UPDATE findings SET finding_json = '{broken' WHERE ordinal = 3")
+        .await;
+    let err = s
+        .findings(&FindingQuery {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("finding #3 of sha256:"), "{err}");
+}
+
+fn pods_snapshot(pods: &[(&str, &str, &crowsnest_model::Digest)]) -> serde_json::Value {
+    let pods: Vec<_> = pods
+        .iter()
+        .map(|(ns, name, d)| {
+            serde_json::json!({
+                "metadata": {"namespace": ns, "name": name},
+                "spec": {"containers": [{"name": "main", "image": "registry.test/app:v1"}]},
+                "status": {"containerStatuses": [
+                    {"name": "main", "imageID": format!("registry.test/app@{d}")}]}
+            })
+        })
+        .collect();
+    serde_json::json!({"clusterId": "prod", "objects": {"pods": pods}})
+}
+
+async fn placements_follow_the_latest_snapshot(h: Harness) {
+    let s = &h.store;
+    let a = assessed_image(&h, "team/a", 4).await;
+    let b = assessed_image(&h, "team/b", 6).await;
+    let put = |taken, snapshot: serde_json::Value, status: &str| {
+        let snap = ClusterSnapshot {
+            cluster_id: "prod".into(),
+            taken,
+            status: status.into(),
+            snapshot,
+        };
+        async move { s.put_cluster_snapshot(&snap).await.unwrap() }
+    };
+    put(
+        datetime!(2025-01-01 10:00 UTC),
+        pods_snapshot(&[
+            ("shop", "web-1", &a),
+            ("shop", "web-2", &a),
+            ("ops", "tool", &b),
+        ]),
+        "ok",
+    )
+    .await;
+    let placed = s.image_placements(&a).await.unwrap();
+    assert_eq!(placed.len(), 2);
+    assert_eq!(
+        (
+            placed[0].namespace.as_str(),
+            placed[0].pod.as_str(),
+            placed[0].image.as_str()
+        ),
+        ("shop", "web-1", "registry.test/app:v1")
+    );
+    let in_ns = |ns: &str| FindingQuery {
+        namespace: Some(ns.into()),
+        limit: 100,
+        ..Default::default()
+    };
+    let shop = s.findings(&in_ns("shop")).await.unwrap().items;
+    assert_eq!(shop.len(), 4);
+    assert!(shop.iter().all(|f| f.key.digest == a));
+    assert_eq!(s.findings(&in_ns("ops")).await.unwrap().items.len(), 6);
+    let elsewhere = FindingQuery {
+        cluster: Some("staging".into()),
+        ..in_ns("shop")
+    };
+    assert!(s.findings(&elsewhere).await.unwrap().items.is_empty());
+
+    // A failed snapshot (no pod list) keeps what was running; an older snapshot
+    // arriving late changes nothing; a newer one replaces the placements.
+    put(
+        datetime!(2025-01-01 11:00 UTC),
+        serde_json::json!({"status": "unreachable"}),
+        "unreachable",
+    )
+    .await;
+    assert_eq!(s.findings(&in_ns("shop")).await.unwrap().items.len(), 4);
+    put(
+        datetime!(2025-01-01 09:00 UTC),
+        pods_snapshot(&[("old", "x", &a)]),
+        "ok",
+    )
+    .await;
+    assert!(s.findings(&in_ns("old")).await.unwrap().items.is_empty());
+    put(
+        datetime!(2025-01-01 12:00 UTC),
+        pods_snapshot(&[("shop", "web-1", &b)]),
+        "ok",
+    )
+    .await;
+    let shop = s.findings(&in_ns("shop")).await.unwrap().items;
+    assert_eq!(shop.len(), 6);
+    assert!(shop.iter().all(|f| f.key.digest == b));
+    assert!(s.image_placements(&a).await.unwrap().is_empty());
+}
+
+async fn lists_of_registries_images_snapshots_jobs(h: Harness) {
+    let s = &h.store;
+    let a = assessed_image(&h, "team/a", 2).await;
+    let reg = s.upsert_registry("https://registry.test").await.unwrap();
+    let other_reg = s.upsert_registry("https://other.test").await.unwrap();
+    let repo_b = s.upsert_repository(reg, "team/b").await.unwrap();
+    let bare = digest();
+    s.record_image(repo_b, &sighting(&bare, &["latest"], None))
+        .await
+        .unwrap();
+    s.record_image(
+        repo_b,
+        &sighting(&a, &["copy"], Some(datetime!(2025-02-01 10:00 UTC))),
+    )
+    .await
+    .unwrap();
+
+    let registries = s.registries().await.unwrap();
+    assert_eq!(
+        registries
+            .iter()
+            .map(|r| (r.url.as_str(), r.repositories))
+            .collect::<Vec<_>>(),
+        vec![("https://other.test", 0), ("https://registry.test", 2)]
+    );
+    assert!(s.repositories(Some(other_reg)).await.unwrap().is_empty());
+    let repos = s.repositories(None).await.unwrap();
+    assert_eq!(
+        repos
+            .iter()
+            .map(|r| (r.name.as_str(), r.images))
+            .collect::<Vec<_>>(),
+        vec![("team/a", 1), ("team/b", 2)]
+    );
+
+    let page = s
+        .images(&ImageQuery {
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    let rest = s
+        .images(&ImageQuery {
+            limit: 10,
+            after: page.next.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert!(rest.next.is_none());
+    let mut both: Vec<_> = page.items.iter().chain(&rest.items).collect();
+    both.sort_by(|x, y| x.digest.cmp(&y.digest));
+    let img_a = both.iter().find(|i| i.digest == a).unwrap();
+    assert_eq!(img_a.repositories, 2);
+    assert_eq!(img_a.findings, Some(2));
+    assert_eq!(img_a.last_pushed, Some(datetime!(2025-02-01 10:00 UTC)));
+    let img_bare = both.iter().find(|i| i.digest == bare).unwrap();
+    assert_eq!((img_bare.findings, img_bare.assessed), (None, None));
+    let only_b = s
+        .images(&ImageQuery {
+            repository: Some(repo_b),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(only_b.items.len(), 2);
+    let none = s
+        .images(&ImageQuery {
+            registry: Some(other_reg),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(none.items.is_empty());
+
+    for (cluster, hour) in [("prod", 10), ("prod", 11), ("dev", 9)] {
+        s.put_cluster_snapshot(&ClusterSnapshot {
+            cluster_id: cluster.into(),
+            taken: datetime!(2025-01-01 00:00 UTC) + time::Duration::hours(hour),
+            status: "ok".into(),
+            snapshot: serde_json::json!({"hour": hour}),
+        })
+        .await
+        .unwrap();
+    }
+    let clusters = s.clusters().await.unwrap();
+    assert_eq!(
+        clusters
+            .iter()
+            .map(|c| (c.cluster_id.as_str(), c.snapshots))
+            .collect::<Vec<_>>(),
+        vec![("dev", 1), ("prod", 2)]
+    );
+    let prod = &clusters[1];
+    assert_eq!(prod.taken, datetime!(2025-01-01 11:00 UTC));
+    let got = s
+        .cluster_snapshot(prod.latest_snapshot)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.snapshot, serde_json::json!({"hour": 11}));
+    assert!(s.cluster_snapshot(987_654).await.unwrap().is_none());
+    let first = s.cluster_snapshots(None, None, 2).await.unwrap();
+    assert_eq!(first.items.len(), 2);
+    assert!(first.items[0].id > first.items[1].id);
+    let second = s.cluster_snapshots(None, first.next, 2).await.unwrap();
+    assert_eq!(second.items.len(), 1);
+    assert!(second.next.is_none());
+    assert_eq!(
+        s.cluster_snapshots(Some("dev"), None, 5)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+
+    for key in ["a", "b", "c"] {
+        s.enqueue(&JobSpec::new("scan-image", key, serde_json::json!({})))
+            .await
+            .unwrap();
+    }
+    s.enqueue(&JobSpec::new("sync-feeds", "all", serde_json::json!({})))
+        .await
+        .unwrap();
+    let lease = s.claim("w", LEASE).await.unwrap().unwrap();
+    s.complete(&lease).await.unwrap();
+    let scans = s
+        .jobs(&JobQuery {
+            kind: Some("scan-image".into()),
+            limit: 2,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        scans
+            .items
+            .iter()
+            .map(|j| j.key.as_str())
+            .collect::<Vec<_>>(),
+        vec!["c", "b"]
+    );
+    let last = s
+        .jobs(&JobQuery {
+            kind: Some("scan-image".into()),
+            limit: 2,
+            before: scans.next,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(last.items.len(), 1);
+    assert_eq!(last.items[0].state, JobState::Done);
+    let queued = s
+        .jobs(&JobQuery {
+            state: Some(JobState::Queued),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(queued.items.len(), 3);
+}
+
+async fn api_tokens_store_only_hashes(h: Harness) {
+    let s = &h.store;
+    let hash = "ab".repeat(32);
+    let t = s
+        .create_api_token("ci-reader", TokenRole::Read, &hash)
+        .await
+        .unwrap();
+    assert_eq!(
+        (t.name.as_str(), t.role, t.last_used),
+        ("ci-reader", TokenRole::Read, None)
+    );
+    let err = s
+        .create_api_token("ci-reader", TokenRole::Admin, &"cd".repeat(32))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("ci-reader"), "{err}");
+    for (name, hash) in [
+        ("bad name!", "ab".repeat(32)),
+        ("ok", "zz".repeat(32)),
+        ("ok", "ab".into()),
+    ] {
+        assert!(matches!(
+            s.create_api_token(name, TokenRole::Read, &hash).await,
+            Err(StoreError::Invalid { .. })
+        ));
+    }
+    s.create_api_token("ops", TokenRole::Admin, &"cd".repeat(32))
+        .await
+        .unwrap();
+    assert!(s.use_api_token(&"ef".repeat(32)).await.unwrap().is_none());
+    let used = s.use_api_token(&"AB".repeat(32)).await.unwrap().unwrap();
+    assert_eq!(used.name, "ci-reader");
+    assert!(used.last_used.is_some());
+    let listed = s.api_tokens().await.unwrap();
+    assert_eq!(
+        listed.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        vec!["ci-reader", "ops"]
+    );
+    assert!(listed[0].last_used.is_some() && listed[1].last_used.is_none());
+    assert_eq!(h.raw_count("SELECT COUNT(*) FROM api_tokens WHERE token_sha256 = 'abababababababababababababababababababababababababababababababab'").await, 1);
+    assert!(s.revoke_api_token("ci-reader").await.unwrap());
+    assert!(!s.revoke_api_token("ci-reader").await.unwrap());
+    assert!(s.use_api_token(&hash).await.unwrap().is_none());
 }
