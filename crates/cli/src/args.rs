@@ -61,6 +61,8 @@ pub enum Command {
     Paths(GraphArgs),
     /// Insights on workloads, identities and images, each with its evidence.
     Insights(GraphArgs),
+    /// What to fix: vulnerable running containers (most exposed first), images, and posture, each with the fix.
+    Recommendations(GraphArgs),
 }
 
 #[derive(Args, Debug)]
@@ -84,8 +86,23 @@ pub struct GraphArgs {
     pub access: RegistryAccess,
     #[command(flatten)]
     pub db: DbLocation,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// With neither --snapshot nor --manifests: the live cluster to read (one context).
+    #[command(flatten)]
+    pub clusters: ClusterSelection,
+    /// Output; dot (Graphviz) and mermaid draw the attack paths, for `paths` only.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Table)]
+    pub format: GraphFormat,
+}
+
+/// Output formats of the graph commands.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphFormat {
+    Table,
+    Json,
+    /// A Graphviz digraph (render with `dot -Tsvg`).
+    Dot,
+    /// A Mermaid flowchart (Markdown renderers draw it).
+    Mermaid,
 }
 
 /// Which clusters to talk to (kubectl-compatible flag names).

@@ -43,6 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Command::Snapshot(SnapshotCommand::Diff(args)) => discover::diff(args, &global),
             Command::Paths(args) => graph::paths(args, &global).await,
             Command::Insights(args) => graph::insights(args, &global).await,
+            Command::Recommendations(args) => graph::recommendations(args, &global).await,
         }
     })
 }
