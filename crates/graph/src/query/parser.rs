@@ -996,3 +996,77 @@ fn edge_kind(name: &str) -> Option<EdgeKind> {
         .copied()
         .find(|&k| fold(&edge_type(k)) == folded)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fail to compile when a kind is added, so the label and type lists stay complete.
+    fn node_position(kind: NodeKind) -> usize {
+        use NodeKind::*;
+        match kind {
+            Internet => 0,
+            Cluster => 1,
+            Namespace => 2,
+            Node => 3,
+            Workload => 4,
+            Pod => 5,
+            Container => 6,
+            Image => 7,
+            Vulnerability => 8,
+            Service => 9,
+            Ingress => 10,
+            Gateway => 11,
+            NetworkPolicy => 12,
+            ServiceAccount => 13,
+            User => 14,
+            Group => 15,
+            Role => 16,
+            ClusterRole => 17,
+            Secret => 18,
+            Volume => 19,
+        }
+    }
+
+    fn edge_position(kind: EdgeKind) -> usize {
+        use EdgeKind::*;
+        match kind {
+            Contains => 0,
+            RunsOn => 1,
+            Maintains => 2,
+            RoutesTrafficTo => 3,
+            Exposes => 4,
+            UsesImage => 5,
+            HasVulnerability => 6,
+            AuthenticatesAs => 7,
+            BoundTo => 8,
+            Mounts => 9,
+            Selects => 10,
+            CanExecInto => 11,
+            CanPatch => 12,
+            CanCreatePodsIn => 13,
+            CanReadSecretsOf => 14,
+            CanEscapeTo => 15,
+            CanStealTokenOf => 16,
+            CanAssume => 17,
+            CanImpersonate => 18,
+            Exploits => 19,
+            Administers => 20,
+            Controls => 21,
+        }
+    }
+
+    #[test]
+    fn every_kind_has_a_name_that_reads_back() {
+        for (i, &k) in NODE_KINDS.iter().enumerate() {
+            assert_eq!(node_position(k), i);
+            assert_eq!(node_kind(&node_label(k)), Some(k));
+        }
+        for (i, &k) in EDGE_KINDS.iter().enumerate() {
+            assert_eq!(edge_position(k), i);
+            assert_eq!(edge_kind(&edge_type(k)), Some(k));
+        }
+        assert_eq!(edge_type(EdgeKind::CanStealTokenOf), "CAN_STEAL_TOKEN_OF");
+        assert_eq!(node_kind("service_account"), Some(NodeKind::ServiceAccount));
+    }
+}
