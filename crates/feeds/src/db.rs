@@ -340,6 +340,17 @@ impl AdvisoryDb {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Every (ecosystem, normalised name) some advisory names, ordered: the keys a
+    /// matcher's index is loaded with when it compiles a whole feed version up front.
+    pub fn package_keys(&self) -> Result<Vec<(String, String)>, DbError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT ecosystem, name FROM affected WHERE ecosystem != '' AND name != ''
+             ORDER BY ecosystem, name",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Number of advisory records (each feed's copy counted).
     pub fn advisory_count(&self) -> Result<u64, DbError> {
         Ok(self

@@ -21,8 +21,72 @@ pub(crate) struct FindingDetails {
     pub references: Vec<Reference>,
 }
 
-/// Severity, CVSS, summary and references of one vulnerability from its merged
-/// advisories (sorted by id).
+/// What one advisory (as found for one package: its top-level fields and the
+/// `affected` entries that name that package) contributes to a finding, derived once
+/// when the advisory index compiles the package's advisories rather than per finding.
+#[derive(Debug)]
+pub(crate) struct AdvisoryFacts {
+    pub id: String,
+    /// [`Advisory::primary_id`].
+    pub primary_id: String,
+    /// [`Advisory::all_ids`]: the id, aliases and upstream ids.
+    pub ids: Vec<String>,
+    /// The CVEs among `related`, deduplicated in order of appearance.
+    pub related_cves: Vec<String>,
+    best_v3: Option<Cvss>,
+    best_v4: Option<Cvss>,
+    distro_severity: Option<(Severity, &'static str)>,
+    database_severity: Option<Severity>,
+    /// The trimmed summary when it is not blank.
+    summary: Option<String>,
+    /// The first non-blank line of `details`, trimmed and bounded.
+    details_line: Option<String>,
+    /// Duplicate URLs removed, first occurrence kept.
+    references: Vec<Reference>,
+}
+
+impl AdvisoryFacts {
+    pub fn derive(advisory: &Advisory) -> Self {
+        let (best_v3, best_v4) = best_cvss(advisory);
+        let mut related_cves: Vec<String> = Vec::new();
+        for r in advisory.related.iter().filter(|r| r.starts_with("CVE-")) {
+            if !related_cves.contains(r) {
+                related_cves.push(r.clone());
+            }
+        }
+        let mut references: Vec<Reference> = Vec::new();
+        for r in &advisory.references {
+            if !references.iter().any(|seen| seen.url == r.url) {
+                references.push(r.clone());
+            }
+        }
+        AdvisoryFacts {
+            id: advisory.id.clone(),
+            primary_id: advisory.primary_id().to_owned(),
+            ids: advisory.all_ids().map(str::to_owned).collect(),
+            related_cves,
+            best_v3,
+            best_v4,
+            distro_severity: distro_severity(advisory),
+            database_severity: database_severity(advisory),
+            summary: advisory
+                .summary
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+            details_line: advisory
+                .details
+                .as_deref()
+                .and_then(|d| d.lines().find(|l| !l.trim().is_empty()))
+                .map(|line| line.trim().chars().take(MAX_SUMMARY_CHARS).collect()),
+            references,
+        }
+    }
+}
+
+/// Severity, CVSS, summary and references of one vulnerability from the facts of its
+/// merged advisories (sorted by id).
 ///
 /// Severity: for OS packages the distribution's own level wins when it states one
 /// (Debian urgency, Ubuntu priority, the Red Hat level AlmaLinux puts in front of its
@@ -32,12 +96,24 @@ pub(crate) struct FindingDetails {
 /// thresholds and policies are written for it; v4.0 when there is no v3), else the
 /// database's own level (GHSA `database_specific.severity`), else unknown.
 pub(crate) fn finding_details<'a>(
-    advisories: impl Iterator<Item = &'a Advisory> + Clone,
+    facts: impl Iterator<Item = &'a AdvisoryFacts> + Clone,
     os_package: bool,
 ) -> FindingDetails {
-    let cvss = best_cvss(advisories.clone());
+    // The first highest score wins, as in one scan over every advisory's vectors.
+    let pick = |slot: fn(&AdvisoryFacts) -> &Option<Cvss>| {
+        facts
+            .clone()
+            .filter_map(|f| slot(f).as_ref())
+            .fold(None::<&Cvss>, |best, c| match best {
+                Some(b) if c.base_score <= b.base_score => Some(b),
+                _ => Some(c),
+            })
+    };
+    let cvss = pick(|f| &f.best_v3)
+        .or_else(|| pick(|f| &f.best_v4))
+        .cloned();
     let distro = if os_package {
-        advisories.clone().filter_map(distro_severity).max()
+        facts.clone().filter_map(|f| f.distro_severity).max()
     } else {
         None
     };
@@ -52,29 +128,19 @@ pub(crate) fn finding_details<'a>(
                 "CVSS_V3".to_owned()
             }),
         )
-    } else if let Some(level) = advisories.clone().filter_map(database_severity).max() {
+    } else if let Some(level) = facts.clone().filter_map(|f| f.database_severity).max() {
         (level, Some("database".to_owned()))
     } else {
         (Severity::Unknown, None)
     };
 
-    let summary = advisories
+    let summary = facts
         .clone()
-        .find_map(|a| a.summary.as_deref().filter(|s| !s.trim().is_empty()))
-        .map(|s| s.trim().to_owned())
-        .or_else(|| {
-            advisories.clone().find_map(|a| {
-                let line = a
-                    .details
-                    .as_deref()?
-                    .lines()
-                    .find(|l| !l.trim().is_empty())?;
-                Some(line.trim().chars().take(MAX_SUMMARY_CHARS).collect())
-            })
-        });
+        .find_map(|f| f.summary.clone())
+        .or_else(|| facts.clone().find_map(|f| f.details_line.clone()));
 
     let mut references: Vec<Reference> = Vec::new();
-    for r in advisories.flat_map(|a| &a.references) {
+    for r in facts.flat_map(|f| &f.references) {
         if !references.iter().any(|seen| seen.url == r.url) {
             references.push(r.clone());
         }
@@ -88,13 +154,13 @@ pub(crate) fn finding_details<'a>(
     }
 }
 
-/// The highest-scoring valid v3.x vector among the advisories (top-level and per
-/// `affected` entry, plus RustSec's `database_specific.cvss`), else the highest v4.0.
+/// The highest-scoring valid v3.x and v4.0 vectors of the advisory (top-level and per
+/// `affected` entry, plus RustSec's `database_specific.cvss`); the first one on a tie.
 /// Invalid vectors are ignored: a finding is better shown without a score than dropped.
-fn best_cvss<'a>(advisories: impl Iterator<Item = &'a Advisory>) -> Option<Cvss> {
+fn best_cvss(advisory: &Advisory) -> (Option<Cvss>, Option<Cvss>) {
     let mut best_v3: Option<Cvss> = None;
     let mut best_v4: Option<Cvss> = None;
-    for advisory in advisories {
+    {
         let listed = advisory
             .severity
             .iter()
@@ -123,7 +189,7 @@ fn best_cvss<'a>(advisories: impl Iterator<Item = &'a Advisory>) -> Option<Cvss>
             }
         }
     }
-    best_v3.or(best_v4)
+    (best_v3, best_v4)
 }
 
 /// The level a distribution gives the advisory, with where it was found.
@@ -179,7 +245,7 @@ fn database_severity(advisory: &Advisory) -> Option<Severity> {
 }
 
 /// The exploitability block from the intelligence about each CVE of the vulnerability.
-pub(crate) fn exploitability(intel: &[Intel]) -> Exploitability {
+pub(crate) fn exploitability(intel: &[&Intel]) -> Exploitability {
     let kev = intel
         .iter()
         .find_map(|i| i.kev.as_ref())
@@ -227,6 +293,13 @@ mod tests {
         serde_json::from_str(json).unwrap()
     }
 
+    fn details(advisory: &Advisory, os_package: bool) -> FindingDetails {
+        finding_details(
+            std::iter::once(&AdvisoryFacts::derive(advisory)),
+            os_package,
+        )
+    }
+
     #[test]
     fn debian_unimportant_stays_negligible_despite_a_cvss_vector() {
         let a = advisory(
@@ -235,12 +308,12 @@ mod tests {
                 "affected": [{"package": {"ecosystem": "Debian:12", "name": "x"},
                               "ecosystem_specific": {"urgency": "unimportant"}}]}"#,
         );
-        let os = finding_details(std::iter::once(&a), true);
+        let os = details(&a, true);
         assert_eq!(os.severity, Severity::Negligible);
         assert_eq!(os.severity_source.as_deref(), Some("Debian urgency"));
         assert_eq!(os.cvss.as_ref().unwrap().base_score, 9.8);
         // The same record seen for a language package: the score decides.
-        let lang = finding_details(std::iter::once(&a), false);
+        let lang = details(&a, false);
         assert_eq!(lang.severity, Severity::Critical);
     }
 
@@ -253,7 +326,7 @@ mod tests {
                 {"type": "CVSS_V3", "score": "CVSS:3.1/garbage"}],
                 "database_specific": {"severity": "CRITICAL"}}"#,
         );
-        let d = finding_details(std::iter::once(&both), false);
+        let d = details(&both, false);
         let c = d.cvss.unwrap();
         assert_eq!(c.version, "3.1");
         assert_eq!(d.severity, Severity::from_cvss_score(c.base_score));
@@ -263,34 +336,28 @@ mod tests {
             r#"{"id": "GHSA-2", "severity": [
                 {"type": "CVSS_V4", "score": "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"}]}"#,
         );
-        let d = finding_details(std::iter::once(&v4), false);
+        let d = details(&v4, false);
         assert_eq!(d.cvss.unwrap().version, "4.0");
         assert_eq!(d.severity_source.as_deref(), Some("CVSS_V4"));
 
         let ghsa = advisory(r#"{"id": "GHSA-3", "database_specific": {"severity": "MODERATE"}}"#);
-        let d = finding_details(std::iter::once(&ghsa), false);
+        let d = details(&ghsa, false);
         assert_eq!(d.severity, Severity::Medium);
         assert!(d.cvss.is_none());
 
         let bare = advisory(r#"{"id": "GHSA-4"}"#);
-        assert_eq!(
-            finding_details(std::iter::once(&bare), false).severity,
-            Severity::Unknown
-        );
+        assert_eq!(details(&bare, false).severity, Severity::Unknown);
     }
 
     #[test]
     fn almalinux_errata_level_from_summary() {
         let a =
             advisory(r#"{"id": "ALSA-2024:1", "summary": "Important: openssl security update"}"#);
-        let d = finding_details(std::iter::once(&a), true);
+        let d = details(&a, true);
         assert_eq!(d.severity, Severity::High);
         // An ordinary summary with a colon is not a level.
         let b = advisory(r#"{"id": "ALSA-2024:2", "summary": "openssl: fix crash"}"#);
-        assert_eq!(
-            finding_details(std::iter::once(&b), true).severity,
-            Severity::Unknown
-        );
+        assert_eq!(details(&b, true).severity, Severity::Unknown);
     }
 
     #[test]
@@ -299,13 +366,13 @@ mod tests {
         let a = advisory(&format!(
             r#"{{"id": "PYSEC-1", "details": "\n\n{long}\nsecond line"}}"#
         ));
-        let d = finding_details(std::iter::once(&a), false);
+        let d = details(&a, false);
         assert_eq!(d.summary.unwrap().chars().count(), MAX_SUMMARY_CHARS);
     }
 
     #[test]
     fn exploitability_merges_intel() {
-        let intel = vec![Intel {
+        let intel = Intel {
             kev: Some(KevEntry {
                 cve: "CVE-2021-44228".into(),
                 vendor_project: "Apache".into(),
@@ -344,14 +411,14 @@ mod tests {
                     url: "https://www.exploit-db.com/exploits/1".into(),
                 },
             ],
-        }];
-        let e = exploitability(&intel);
+        };
+        let e = exploitability(&[&intel]);
         assert!(e.in_kev && e.exploit_published);
         assert!(e.kev.unwrap().ransomware);
         assert_eq!(e.exploit_types, ["remote", "webapps"]);
         assert_eq!(e.exploit_uris[0], "https://www.exploit-db.com/exploits/1");
         assert_eq!(e.epss.unwrap().score, 0.94);
-        let none = exploitability(&[Intel::default()]);
+        let none = exploitability(&[&Intel::default()]);
         assert!(!none.in_kev && !none.exploit_published && none.epss.is_none());
     }
 }

@@ -4,17 +4,20 @@
 //! or an [`AdvisorySource`] that answers lookups (the feeds crate's database).
 //!
 //! Entry point for scanning: [`match_packages`] (inventory → findings sorted by
-//! priority); [`priority::reassess`] re-scores findings once the runtime is known.
+//! priority) against an [`AdvisoryIndex`], which compiles each package's advisories
+//! once per feed version (see [`matching`] for re-assessing stored inventories after a
+//! feed update); [`priority::reassess`] re-scores findings once the runtime is known.
 
 pub mod cvss;
 mod finding;
+mod index;
 pub mod matching;
 pub mod priority;
 pub mod range;
 pub mod version;
 
 pub use matching::{
-    AdvisorySource, Intel, MatchError, MatchProblem, MatchReport, MemoizedSource, match_in_context,
+    AdvisoryIndex, AdvisorySource, Intel, MatchError, MatchProblem, MatchReport, match_in_context,
     match_packages, normalize_name,
 };
 pub use range::{RangeError, Verdict, evaluate};

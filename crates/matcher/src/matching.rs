@@ -1,9 +1,12 @@
 //! Matching an inventory against advisories: which packages are affected by which
 //! vulnerabilities.
 //!
-//! The matcher does no I/O. It asks an [`AdvisorySource`] (the feeds crate's SQLite
-//! database in production) for the advisories that name a package and for the
-//! exploitation intelligence of a CVE, and turns the answers into [`Finding`]s:
+//! The matcher does no I/O. An [`AdvisorySource`] (the feeds crate's SQLite database in
+//! production) answers which advisories name a package and what is known about the
+//! exploitation of a CVE; an [`AdvisoryIndex`] over it compiles each answer once (see
+//! [`crate::index`]) and keeps it, so matching many inventories against one feed version
+//! asks the source once per package name and once per CVE. Matching turns the compiled
+//! advisories into [`Finding`]s:
 //!
 //! - OS packages are looked up in the distro release's OSV ecosystem (`Debian:11`,
 //!   `Alpine:v3.19`, `AlmaLinux:9`) under their **source** package name (Debian and
@@ -15,20 +18,25 @@
 //!   installed version.
 //! - Advisories that share an id (alias), or that list the same CVE, become one finding
 //!   per vulnerability per package, with the CVE as its id.
+//!
+//! Re-assessing stored inventories after a feed update: build one new [`AdvisoryIndex`]
+//! over the updated database and match every inventory against it, from as many threads
+//! as wanted (the index is `Sync` when its source is). An index must not outlive the
+//! feed version it was built over: it never re-reads what it has compiled.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 
-use crowsnest_model::advisory::{Advisory, Affected, RangeKind};
+use crowsnest_model::advisory::Advisory;
 use crowsnest_model::finding::{
     Exploitability, Finding, FindingPackage, FixStatus, Priority, RuntimeContext,
 };
 use crowsnest_model::intel::{EpssScore, Exploit, KevEntry};
 use crowsnest_model::{Distro, Package, PackageKind};
 
-use crate::finding::{FindingDetails, exploitability, finding_details};
+use crate::finding::{AdvisoryFacts, FindingDetails, exploitability, finding_details};
+use crate::index::{CompiledPackage, EntryVerdict};
 use crate::priority;
-use crate::range::evaluate_with;
 use crate::version::{VersionError, VersionScheme};
 
 /// Exploitation intelligence about one CVE.
@@ -47,68 +55,100 @@ pub trait AdvisorySource {
     /// ecosystem such as `Debian:11` matches only that release), withdrawn ones
     /// included. The matcher passes names already normalised (see [`normalize_name`])
     /// and re-checks every entry, so a source may return more than needed.
-    fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Arc<[Advisory]>, Self::Error>;
+    fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, Self::Error>;
 
     /// KEV, EPSS and Exploit-DB facts for a CVE id.
     fn intel(&self, cve: &str) -> Result<Intel, Self::Error>;
 }
 
-/// (ecosystem, normalised package name).
-type EcosystemName = (String, String);
+/// Compiled advisories by lookup ecosystem, then normalised name (two levels so that a
+/// lookup borrows its key instead of allocating one).
+type Compiled = HashMap<String, HashMap<String, Arc<CompiledPackage>>>;
 
-/// Remembers every answer of an inner source. Matching many inventories that share
-/// packages (images built on the same base) then asks the inner source once per
-/// package name and once per CVE. Build a new one after the advisory data changes.
-pub struct MemoizedSource<S> {
-    inner: S,
-    advisories: Mutex<HashMap<EcosystemName, Arc<[Advisory]>>>,
-    intel: Mutex<HashMap<String, Intel>>,
+/// The advisories of one feed version, compiled for matching as packages ask for them
+/// and kept: each (ecosystem, name) is fetched from the source and compiled once, each
+/// CVE's intelligence fetched once. Build a new index after the advisory data changes.
+///
+/// Memory grows with the distinct package names looked up, bounded by the database
+/// (docs/benchmarks.md records the size of a fully loaded index).
+pub struct AdvisoryIndex<S> {
+    source: S,
+    packages: RwLock<Compiled>,
+    intel: RwLock<HashMap<String, Arc<Intel>>>,
 }
 
-impl<S: AdvisorySource> MemoizedSource<S> {
-    pub fn new(inner: S) -> Self {
-        MemoizedSource {
-            inner,
-            advisories: Mutex::new(HashMap::new()),
-            intel: Mutex::new(HashMap::new()),
+impl<S: AdvisorySource> AdvisoryIndex<S> {
+    pub fn new(source: S) -> Self {
+        AdvisoryIndex {
+            source,
+            packages: RwLock::new(HashMap::new()),
+            intel: RwLock::new(HashMap::new()),
         }
     }
 
-    pub fn into_inner(self) -> S {
-        self.inner
+    pub fn into_source(self) -> S {
+        self.source
     }
-}
 
-impl<S: AdvisorySource> AdvisorySource for MemoizedSource<S> {
-    type Error = S::Error;
+    /// Compiles the advisories of (`ecosystem`, `name`) now rather than on first use:
+    /// a service loads a feed version's index this way before it re-assesses.
+    pub fn prepare(&self, ecosystem: &str, name: &str) -> Result<(), MatchError<S::Error>> {
+        self.package(ecosystem, &normalize_name(ecosystem, name))
+            .map(drop)
+            .map_err(|source| MatchError {
+                ecosystem: ecosystem.to_owned(),
+                name: name.to_owned(),
+                source,
+            })
+    }
 
-    fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Arc<[Advisory]>, S::Error> {
-        let key = (ecosystem.to_owned(), name.to_owned());
-        if let Some(hit) = lock(&self.advisories).get(&key) {
+    /// Number of (ecosystem, name) keys compiled so far.
+    pub fn compiled_packages(&self) -> usize {
+        read(&self.packages).values().map(HashMap::len).sum()
+    }
+
+    /// `name` is already normalised.
+    fn package(&self, ecosystem: &str, name: &str) -> Result<Arc<CompiledPackage>, S::Error> {
+        if let Some(hit) = read(&self.packages)
+            .get(ecosystem)
+            .and_then(|names| names.get(name))
+        {
             return Ok(hit.clone());
         }
-        // The lock is not held while the inner source works: a slow query must not
-        // serialise other threads' cache hits. Two threads may then fetch the same key
-        // once each; both answers are equal.
-        let found = self.inner.advisories_for(ecosystem, name)?;
-        lock(&self.advisories).insert(key, found.clone());
-        Ok(found)
+        // No lock is held while the source answers and the answer compiles: a slow
+        // query must not serialise other threads' hits. Two threads may then compile
+        // the same key once each; the first insert is kept.
+        let advisories = self.source.advisories_for(ecosystem, name)?;
+        let compiled = Arc::new(CompiledPackage::compile(ecosystem, name, &advisories));
+        Ok(write(&self.packages)
+            .entry(ecosystem.to_owned())
+            .or_default()
+            .entry(name.to_owned())
+            .or_insert(compiled)
+            .clone())
     }
 
-    fn intel(&self, cve: &str) -> Result<Intel, S::Error> {
-        if let Some(hit) = lock(&self.intel).get(cve) {
+    fn intel(&self, cve: &str) -> Result<Arc<Intel>, S::Error> {
+        if let Some(hit) = read(&self.intel).get(cve) {
             return Ok(hit.clone());
         }
-        let found = self.inner.intel(cve)?;
-        lock(&self.intel).insert(cve.to_owned(), found.clone());
-        Ok(found)
+        let found = Arc::new(self.source.intel(cve)?);
+        Ok(write(&self.intel)
+            .entry(cve.to_owned())
+            .or_insert(found)
+            .clone())
     }
 }
 
-/// A poisoned cache lock only means another thread panicked mid-insert of a complete
-/// value; the map itself is still consistent.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// A poisoned lock only means another thread panicked while inserting a complete value;
+/// the map itself is still consistent.
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -169,37 +209,37 @@ pub struct MatchReport {
     pub problems: Vec<MatchProblem>,
 }
 
-/// Matches `packages` (one image's inventory) against `source`. OS packages need
-/// `distro`. Findings carry a priority without runtime context; see [`match_in_context`].
+/// Matches `packages` (one image's inventory) against the advisories of `index`. OS
+/// packages need `distro`. Findings carry a priority without runtime context; see
+/// [`match_in_context`].
 pub fn match_packages<S: AdvisorySource>(
-    source: &S,
+    index: &AdvisoryIndex<S>,
     packages: &[Package],
     distro: Option<&Distro>,
 ) -> Result<MatchReport, MatchError<S::Error>> {
-    match_in_context(source, packages, distro, None)
+    match_in_context(index, packages, distro, None)
 }
 
 /// [`match_packages`], with the priority raised by what is known about where the image
 /// runs.
 pub fn match_in_context<S: AdvisorySource>(
-    source: &S,
+    index: &AdvisoryIndex<S>,
     packages: &[Package],
     distro: Option<&Distro>,
     context: Option<&RuntimeContext>,
 ) -> Result<MatchReport, MatchError<S::Error>> {
     let distro_ecosystem = distro.and_then(Distro::osv_ecosystem);
     let mut report = MatchReport::default();
-    let mut intel_cache: HashMap<String, Intel> = HashMap::new();
     for package in packages {
         let Some(lookups) = lookups(package, distro, distro_ecosystem.as_deref(), &mut report)
         else {
             continue;
         };
-        let mut lists = Vec::with_capacity(lookups.len());
+        let mut compiled = Vec::with_capacity(lookups.len());
         for lookup in &lookups {
-            lists.push(
-                source
-                    .advisories_for(&lookup.ecosystem, &lookup.name)
+            compiled.push(
+                index
+                    .package(&lookup.ecosystem, &lookup.name)
                     .map_err(|source| MatchError {
                         ecosystem: lookup.ecosystem.clone(),
                         name: lookup.name.clone(),
@@ -207,17 +247,12 @@ pub fn match_in_context<S: AdvisorySource>(
                     })?,
             );
         }
-        let hits = affecting_advisories(&lookups, &lists, &mut report);
+        let hits = affecting_advisories(&lookups, &compiled, &mut report);
+        if hits.is_empty() {
+            continue;
+        }
         for group in group_by_vulnerability(&hits) {
-            let finding = build_finding(
-                source,
-                package,
-                &lookups[0],
-                &hits,
-                &group,
-                context,
-                &mut intel_cache,
-            )?;
+            let finding = build_finding(index, package, &lookups[0], &hits, &group, context)?;
             report.findings.push(finding);
         }
     }
@@ -297,57 +332,57 @@ fn lookups(
 
 /// An advisory whose ranges contain the installed version.
 struct Hit<'a> {
-    advisory: &'a Advisory,
+    facts: &'a AdvisoryFacts,
     /// Found under the source package's name.
     via_source: bool,
-    fixed: Vec<String>,
+    fixed: Vec<&'a str>,
     fix_status: FixStatus,
 }
 
-/// The advisories in `lists` (one list per lookup, same order) that affect the package.
+/// The advisories in `compiled` (one per lookup, same order) that affect the package.
 fn affecting_advisories<'a>(
     lookups: &[Lookup],
-    lists: &'a [Arc<[Advisory]>],
+    compiled: &'a [Arc<CompiledPackage>],
     report: &mut MatchReport,
 ) -> Vec<Hit<'a>> {
     let mut hits: Vec<Hit<'a>> = Vec::new();
-    for (lookup, advisories) in lookups.iter().zip(lists) {
-        for advisory in advisories.iter() {
-            if advisory.withdrawn.is_some() {
-                continue;
-            }
+    for (lookup, package) in lookups.iter().zip(compiled) {
+        // `lookups` checked that the installed version parses.
+        let Some(installed) = package.installed(&lookup.version) else {
+            continue;
+        };
+        for advisory in &package.advisories {
             // The source lookup comes first: when both names match, keep that hit.
-            if hits.iter().any(|h| h.advisory.id == advisory.id) {
+            if hits.iter().any(|h| h.facts.id == advisory.facts.id) {
                 continue;
             }
-            let mut fixed: Vec<String> = Vec::new();
-            let mut statuses: Vec<FixStatus> = Vec::new();
-            for affected in advisory.affected.iter().filter(|a| names(a, lookup)) {
-                // `lookups` checked that the installed version parses.
-                let Ok(verdict) = evaluate_with(affected, lookup.scheme, &lookup.version) else {
+            let mut fixed: Vec<&str> = Vec::new();
+            let mut fix_status: Option<FixStatus> = None;
+            let problem = |error: &VersionError| {
+                report.problems.push(MatchProblem::InvalidAdvisoryRange {
+                    advisory: advisory.facts.id.clone(),
+                    package: format!("{} {}", lookup.ecosystem, lookup.name),
+                    error: error.clone(),
+                })
+            };
+            for verdict in advisory.evaluate(installed, problem) {
+                if !verdict.affected {
                     continue;
-                };
-                for error in verdict.problems {
-                    report.problems.push(MatchProblem::InvalidAdvisoryRange {
-                        advisory: advisory.id.clone(),
-                        package: format!("{} {}", lookup.ecosystem, lookup.name),
-                        error,
-                    });
                 }
-                if verdict.affected {
-                    statuses.push(fix_status_of(affected, !verdict.fixed.is_empty()));
-                    for f in verdict.fixed {
-                        if !fixed.contains(&f) {
-                            fixed.push(f);
-                        }
+                // An advisory affects the package when any of its entries does; a fix
+                // offered by one entry wins over the others' silence (FixAvailable
+                // orders first).
+                let status = fix_status_of(&verdict);
+                fix_status = Some(fix_status.map_or(status, |s| s.min(status)));
+                for f in verdict.fixed {
+                    if !fixed.contains(&f) {
+                        fixed.push(f);
                     }
                 }
             }
-            // An advisory affects the package when any of its entries does; a fix offered
-            // by one entry wins over the others' silence (FixAvailable orders first).
-            if let Some(fix_status) = statuses.into_iter().min() {
+            if let Some(fix_status) = fix_status {
                 hits.push(Hit {
-                    advisory,
+                    facts: &advisory.facts,
                     via_source: lookup.via_source,
                     fixed,
                     fix_status,
@@ -358,69 +393,31 @@ fn affecting_advisories<'a>(
     hits
 }
 
-/// Whether an `affected` entry names the looked-up package in its ecosystem: exactly the
-/// release for distro ecosystems, the ecosystem for language ones.
-fn names(affected: &Affected, lookup: &Lookup) -> bool {
-    let Some(p) = &affected.package else {
-        return false;
-    };
-    let ecosystem_matches = if lookup.ecosystem.contains(':') {
-        p.ecosystem == lookup.ecosystem
-    } else {
-        p.ecosystem.split(':').next() == Some(lookup.ecosystem.as_str())
-    };
-    ecosystem_matches && normalize_name(&p.ecosystem, &p.name) == lookup.name
-}
-
-/// The fix status one affecting `affected` entry states.
-fn fix_status_of(affected: &Affected, has_fix: bool) -> FixStatus {
-    if has_fix {
+/// The fix status one affecting entry states.
+fn fix_status_of(verdict: &EntryVerdict<'_>) -> FixStatus {
+    if !verdict.fixed.is_empty() {
         return FixStatus::FixAvailable;
     }
-    if states_wont_fix(affected) {
+    if verdict.wont_fix {
         return FixStatus::WontFix;
     }
     // Affected through a version range that is still open (or closed by last_affected):
     // the source has no fix. Affected only through a list of versions or a GIT range:
     // the source does not say in versions whether a fix exists.
-    if affected.ranges.iter().any(|r| r.kind != RangeKind::Git) {
+    if verdict.has_version_range {
         return FixStatus::NoFixAvailable;
     }
     FixStatus::Unknown
 }
 
-/// Distro converters mark a decision not to fix in the entry's `ecosystem_specific` or
-/// `database_specific` (`"fix_status": "wont-fix"`, or Debian's `"status": "ignored"`
-/// / `"no-dsa"` style values).
-fn states_wont_fix(affected: &Affected) -> bool {
-    [&affected.ecosystem_specific, &affected.database_specific]
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_object())
-        .flat_map(|o| {
-            ["fix_status", "status"]
-                .into_iter()
-                .filter_map(|k| o.get(k))
-        })
-        .filter_map(|v| v.as_str())
-        .any(|s| {
-            let s = s.to_ascii_lowercase().replace(['_', ' '], "-");
-            matches!(
-                s.as_str(),
-                "wont-fix" | "won't-fix" | "will-not-fix" | "ignored" | "no-dsa"
-            )
-        })
-}
-
 /// Package names as advisories spell them (PEP 503 for PyPI, `group:artifact` for Maven, ...).
 pub use crowsnest_model::names::normalize_package_name as normalize_name;
 
-/// One vulnerability among the hits: indices into the hit list and the CVE it stands
-/// for when the grouping split an advisory by its related CVEs.
-struct Group {
+/// One vulnerability among the hits: indices into the hit list and every id it is
+/// known by.
+struct Group<'a> {
     members: Vec<usize>,
-    /// All ids the group is known by.
-    ids: BTreeSet<String>,
+    ids: BTreeSet<&'a str>,
 }
 
 /// Groups hits into vulnerabilities. An advisory known by a CVE (its id, an alias or
@@ -428,24 +425,24 @@ struct Group {
 /// *relates* CVEs (a DSA or ALSA fixing several at once) becomes one unit per related
 /// CVE, keyed by that CVE alone, so that it does not glue unrelated CVEs together.
 /// Units sharing a key are merged (union-find).
-fn group_by_vulnerability(hits: &[Hit<'_>]) -> Vec<Group> {
-    struct Unit {
+fn group_by_vulnerability<'a>(hits: &[Hit<'a>]) -> Vec<Group<'a>> {
+    struct Unit<'a> {
         hit: usize,
-        keys: Vec<String>,
+        keys: &'a [String],
     }
-    let mut units: Vec<Unit> = Vec::new();
+    let mut units: Vec<Unit<'a>> = Vec::new();
     for (i, hit) in hits.iter().enumerate() {
-        let a = &hit.advisory;
-        let own: Vec<String> = a.all_ids().map(str::to_owned).collect();
-        let related_cves: Vec<&String> =
-            a.related.iter().filter(|r| r.starts_with("CVE-")).collect();
-        if own.iter().any(|id| id.starts_with("CVE-")) || related_cves.is_empty() {
-            units.push(Unit { hit: i, keys: own });
+        let f = hit.facts;
+        if f.ids.iter().any(|id| id.starts_with("CVE-")) || f.related_cves.is_empty() {
+            units.push(Unit {
+                hit: i,
+                keys: &f.ids,
+            });
         } else {
-            for cve in related_cves {
+            for cve in &f.related_cves {
                 units.push(Unit {
                     hit: i,
-                    keys: vec![cve.clone()],
+                    keys: std::slice::from_ref(cve),
                 });
             }
         }
@@ -460,7 +457,7 @@ fn group_by_vulnerability(hits: &[Hit<'_>]) -> Vec<Group> {
     }
     let mut owner: HashMap<&str, usize> = HashMap::new();
     for (u, unit) in units.iter().enumerate() {
-        for key in &unit.keys {
+        for key in unit.keys {
             match owner.get(key.as_str()) {
                 Some(&other) => {
                     let (a, b) = (find(&mut parent, u), find(&mut parent, other));
@@ -472,7 +469,7 @@ fn group_by_vulnerability(hits: &[Hit<'_>]) -> Vec<Group> {
             }
         }
     }
-    let mut groups: Vec<Group> = Vec::new();
+    let mut groups: Vec<Group<'a>> = Vec::new();
     let mut group_of_root: HashMap<usize, usize> = HashMap::new();
     for u in 0..units.len() {
         let root = find(&mut parent, u);
@@ -487,26 +484,30 @@ fn group_by_vulnerability(hits: &[Hit<'_>]) -> Vec<Group> {
         if !group.members.contains(&units[u].hit) {
             group.members.push(units[u].hit);
         }
-        group.ids.extend(units[u].keys.iter().cloned());
-        group.ids.insert(hits[units[u].hit].advisory.id.clone());
+        group.ids.extend(units[u].keys.iter().map(String::as_str));
+        group.ids.insert(&hits[units[u].hit].facts.id);
     }
     groups
 }
 
 fn build_finding<S: AdvisorySource>(
-    source: &S,
+    index: &AdvisoryIndex<S>,
     package: &Package,
     lookup: &Lookup,
     hits: &[Hit<'_>],
-    group: &Group,
+    group: &Group<'_>,
     context: Option<&RuntimeContext>,
-    intel_cache: &mut HashMap<String, Intel>,
 ) -> Result<Finding, MatchError<S::Error>> {
     let mut members: Vec<&Hit<'_>> = group.members.iter().map(|&i| &hits[i]).collect();
-    members.sort_by(|a, b| a.advisory.id.cmp(&b.advisory.id));
+    members.sort_by(|a, b| a.facts.id.cmp(&b.facts.id));
     let id = primary_id(group, &members);
-    let aliases: Vec<String> = group.ids.iter().filter(|i| **i != id).cloned().collect();
-    let advisories: Vec<String> = members.iter().map(|h| h.advisory.id.clone()).collect();
+    let aliases: Vec<String> = group
+        .ids
+        .iter()
+        .filter(|i| **i != id)
+        .map(|i| (*i).to_owned())
+        .collect();
+    let advisories: Vec<String> = members.iter().map(|h| h.facts.id.clone()).collect();
 
     let via_source = members.iter().any(|h| h.via_source);
     let ecosystem = lookup.ecosystem.clone();
@@ -514,11 +515,11 @@ fn build_finding<S: AdvisorySource>(
 
     let mut fixed_versions: Vec<String> = Vec::new();
     for f in members.iter().flat_map(|h| &h.fixed) {
-        if !fixed_versions.contains(f) {
-            fixed_versions.push(f.clone());
+        if !fixed_versions.iter().any(|seen| seen == f) {
+            fixed_versions.push((*f).to_owned());
         }
     }
-    // Fixed versions all parsed during range evaluation.
+    // Fixed versions all parsed when the advisories were compiled.
     fixed_versions.sort_by(|a, b| {
         lookup
             .scheme
@@ -537,22 +538,17 @@ fn build_finding<S: AdvisorySource>(
         cvss,
         summary,
         references,
-    } = finding_details(members.iter().map(|h| h.advisory), package.kind.is_os());
+    } = finding_details(members.iter().map(|h| h.facts), package.kind.is_os());
 
     let mut intel = Vec::new();
     for cve in group.ids.iter().filter(|i| i.starts_with("CVE-")) {
-        if let Some(hit) = intel_cache.get(cve) {
-            intel.push(hit.clone());
-            continue;
-        }
-        let found = source.intel(cve).map_err(|source| MatchError {
+        intel.push(index.intel(cve).map_err(|source| MatchError {
             ecosystem: ecosystem.clone(),
             name: package.name.clone(),
             source,
-        })?;
-        intel_cache.insert(cve.clone(), found.clone());
-        intel.push(found);
+        })?);
     }
+    let intel: Vec<&Intel> = intel.iter().map(Arc::as_ref).collect();
     let exploitability: Exploitability = exploitability(&intel);
 
     let mut finding = Finding {
@@ -598,19 +594,20 @@ fn installed_version(package: &Package, via_source: bool) -> String {
 
 /// The CVE of the first advisory (by id) that is known by one, else the CVE the group
 /// was split on, else the first advisory's own id.
-fn primary_id(group: &Group, members: &[&Hit<'_>]) -> String {
+fn primary_id(group: &Group<'_>, members: &[&Hit<'_>]) -> String {
     members
         .iter()
-        .map(|h| h.advisory.primary_id())
-        .find(|id| id.starts_with("CVE-") && group.ids.contains(*id))
-        .map(str::to_owned)
-        .or_else(|| group.ids.iter().find(|i| i.starts_with("CVE-")).cloned())
-        .unwrap_or_else(|| members[0].advisory.id.clone())
+        .map(|h| h.facts.primary_id.as_str())
+        .find(|id| id.starts_with("CVE-") && group.ids.contains(id))
+        .or_else(|| group.ids.iter().copied().find(|i| i.starts_with("CVE-")))
+        .unwrap_or(&members[0].facts.id)
+        .to_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use std::convert::Infallible;
+    use std::sync::Mutex;
 
     use crowsnest_model::SourcePackage;
     use crowsnest_model::intel::KevEntry;
@@ -640,12 +637,11 @@ mod tests {
 
     impl AdvisorySource for Memory {
         type Error = Infallible;
-        fn advisories_for(
-            &self,
-            ecosystem: &str,
-            name: &str,
-        ) -> Result<Arc<[Advisory]>, Infallible> {
-            lock(&self.lookups).push((ecosystem.to_owned(), name.to_owned()));
+        fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, Infallible> {
+            self.lookups
+                .lock()
+                .unwrap()
+                .push((ecosystem.to_owned(), name.to_owned()));
             Ok(self
                 .advisories
                 .iter()
@@ -665,6 +661,10 @@ mod tests {
         fn intel(&self, cve: &str) -> Result<Intel, Infallible> {
             Ok(self.intel.get(cve).cloned().unwrap_or_default())
         }
+    }
+
+    fn index(records: &[&str]) -> AdvisoryIndex<Memory> {
+        AdvisoryIndex::new(Memory::new(records))
     }
 
     fn package(kind: PackageKind, name: &str, version: &str) -> Package {
@@ -725,6 +725,7 @@ mod tests {
                 ..Default::default()
             },
         );
+        let source = AdvisoryIndex::new(source);
         let pkgs = [
             package(
                 PackageKind::Maven,
@@ -766,7 +767,7 @@ mod tests {
             r#""id": "GHSA-jfh8-c2jp-5v3q", "withdrawn": "2022-01-01T00:00:00Z","#,
             1,
         );
-        let source = Memory::new(&[&withdrawn]);
+        let source = index(&[&withdrawn]);
         let pkgs = [package(
             PackageKind::Maven,
             "org.apache.logging.log4j:log4j-core",
@@ -782,7 +783,7 @@ mod tests {
 
     #[test]
     fn aliases_merge_into_one_finding_with_the_cve_as_id() {
-        let source = Memory::new(&[
+        let source = index(&[
             r#"{"id": "PYSEC-2021-871", "aliases": ["CVE-2021-42343", "GHSA-hwqr-f3v9-hwxr"],
                 "affected": [{"package": {"ecosystem": "PyPI", "name": "distributed"},
                   "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2021.10.0"}]}]}]}"#,
@@ -830,7 +831,7 @@ mod tests {
 
     #[test]
     fn debian_binary_matched_through_its_source_one_finding_per_cve() {
-        let source = Memory::new(&[DSA_OPENSSL, DSA_OPENSSL_LATER]);
+        let source = index(&[DSA_OPENSSL, DSA_OPENSSL_LATER]);
         // The binary's version carries a binNMU suffix the source version lacks.
         let pkgs = [deb(
             "libssl1.1",
@@ -881,7 +882,7 @@ mod tests {
 
     #[test]
     fn binary_name_is_looked_up_too() {
-        let source = Memory::new(&[
+        let source = index(&[
             r#"{"id": "ALSA-2024:2193", "summary": "Moderate: podman security update",
             "related": ["CVE-2023-39326"],
             "affected": [{"package": {"ecosystem": "AlmaLinux:9", "name": "podman-remote"},
@@ -913,7 +914,7 @@ mod tests {
 
     #[test]
     fn alpine_upstream_cve_is_the_id() {
-        let source = Memory::new(&[
+        let source = index(&[
             r#"{"id": "ALPINE-CVE-2023-5678", "upstream": ["CVE-2023-5678"],
             "affected": [{"package": {"ecosystem": "Alpine:v3.18", "name": "openssl"},
                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.1.4-r1"}]}]}]}"#,
@@ -930,7 +931,7 @@ mod tests {
 
     #[test]
     fn gaps_are_reported_not_silent() {
-        let source = Memory::new(&[LOG4SHELL]);
+        let source = index(&[LOG4SHELL]);
         let pkgs = [
             deb("bash", "5.1-2", "bash", "5.1-2"),
             package(
@@ -966,7 +967,7 @@ mod tests {
                  {{"package": {{"ecosystem": "npm", "name": "left-pad"}}}},
                  {{}}]}}"#
         );
-        let source = Memory::new(&[&bad]);
+        let source = index(&[&bad]);
         let pkgs = [package(PackageKind::Npm, "left-pad", "0.9.0")];
         let report = match_packages(&source, &pkgs, None).unwrap();
         assert_eq!(report.findings.len(), 1);
@@ -981,7 +982,7 @@ mod tests {
 
     #[test]
     fn fix_status_follows_the_source() {
-        let source = Memory::new(&[
+        let source = index(&[
             r#"{"id": "DEBIAN-CVE-2024-1", "aliases": ["CVE-2024-1"],
                 "affected": [{"package": {"ecosystem": "Debian:12", "name": "tar"},
                   "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}],
@@ -1015,8 +1016,8 @@ mod tests {
     }
 
     #[test]
-    fn memoized_source_asks_once_per_name() {
-        let memo = MemoizedSource::new(Memory::new(&[DSA_OPENSSL]));
+    fn index_asks_the_source_once_per_name() {
+        let memo = AdvisoryIndex::new(Memory::new(&[DSA_OPENSSL]));
         let pkgs = [
             deb(
                 "libssl1.1",
@@ -1031,7 +1032,7 @@ mod tests {
         let second = match_packages(&memo, &pkgs, Some(&bullseye)).unwrap();
         assert_eq!(first.findings, second.findings);
         assert_eq!(first.findings.len(), 4);
-        let asked = lock(&memo.into_inner().lookups).clone();
+        let asked = memo.into_source().lookups.into_inner().unwrap();
         assert_eq!(
             asked,
             [

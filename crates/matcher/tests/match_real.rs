@@ -9,7 +9,7 @@ use std::io::Read;
 use std::sync::{Mutex, OnceLock};
 
 use crowsnest_feeds::{AdvisoryDb, normalize_package_name};
-use crowsnest_matcher::{MatchReport, VersionScheme, evaluate, match_packages};
+use crowsnest_matcher::{AdvisoryIndex, MatchReport, VersionScheme, evaluate, match_packages};
 use crowsnest_model::advisory::Advisory;
 use crowsnest_model::finding::{Finding, FixStatus};
 use crowsnest_model::{Distro, Package, PackageKind, Severity, SourcePackage};
@@ -56,7 +56,7 @@ fn distro(id: &str, version: &str) -> Distro {
 }
 
 fn run(packages: &[Package], distro: Option<&Distro>) -> MatchReport {
-    let report = match_packages(&DbSource(db()), packages, distro).unwrap();
+    let report = match_packages(&AdvisoryIndex::new(DbSource(db())), packages, distro).unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     report
 }
@@ -339,7 +339,7 @@ fn no_false_positives_and_no_misses_against_the_archives() {
         ("npm", "npm", PackageKind::Npm, None),
         ("Maven", "Maven", PackageKind::Maven, None),
     ];
-    let source = DbSource(db());
+    let source = AdvisoryIndex::new(DbSource(db()));
     let mut checked = 0;
     let mut affected_packages = 0;
     for (dir, ecosystem, kind, distro) in cases {

@@ -1,12 +1,11 @@
 //! `crowsnest scan image` and `crowsnest scan sbom`.
 
 use std::io::Write;
-use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use crowsnest_catalog::Inventory;
 use crowsnest_feeds::{AdvisoryDb, DbError};
-use crowsnest_matcher::{AdvisorySource, Intel, MemoizedSource, match_packages};
+use crowsnest_matcher::{AdvisoryIndex, AdvisorySource, Intel, match_packages};
 use crowsnest_model::Severity;
 use crowsnest_model::advisory::Advisory;
 use crowsnest_model::finding::{Finding, FixStatus};
@@ -21,8 +20,8 @@ pub struct DbSource(AdvisoryDb);
 impl AdvisorySource for DbSource {
     type Error = DbError;
 
-    fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Arc<[Advisory]>, DbError> {
-        Ok(self.0.advisories_for(ecosystem, name)?.into())
+    fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, DbError> {
+        self.0.advisories_for(ecosystem, name)
     }
 
     fn intel(&self, cve: &str) -> Result<Intel, DbError> {
@@ -38,7 +37,7 @@ impl AdvisorySource for DbSource {
 const MAX_DB_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// Opens the database, syncing first when it is missing or stale and not offline.
-async fn open_db(opts: &ScanOpts, global: &GlobalArgs) -> anyhow::Result<MemoizedSource<DbSource>> {
+async fn open_db(opts: &ScanOpts, global: &GlobalArgs) -> anyhow::Result<AdvisoryIndex<DbSource>> {
     open_db_at(&opts.db, opts.offline, global).await
 }
 
@@ -47,7 +46,7 @@ pub async fn open_db_at(
     db: &DbLocation,
     offline: bool,
     global: &GlobalArgs,
-) -> anyhow::Result<MemoizedSource<DbSource>> {
+) -> anyhow::Result<AdvisoryIndex<DbSource>> {
     let dir = super::db::data_dir(db)?;
     let path = crowsnest_feeds::db_path(&dir);
     let age = std::fs::metadata(&path)
@@ -80,7 +79,7 @@ pub async fn open_db_at(
     }
     let db = AdvisoryDb::open(&path)
         .with_context(|| format!("opening the vulnerability database {}", path.display()))?;
-    Ok(MemoizedSource::new(DbSource(db)))
+    Ok(AdvisoryIndex::new(DbSource(db)))
 }
 
 fn keep(f: &Finding, opts: &ScanOpts) -> bool {
