@@ -1,7 +1,8 @@
 //! `crowsnest paths`, `recommendations` and `insights` live against the real
 //! kube-apiserver of the test bed, with images scanned from the test registry.
 //!
-//! The TEST writes to the cluster (with the admin kubeconfig, through kubectl): the shop
+//! The TEST writes to the cluster (with the admin kubeconfig, through the bed's kubectl,
+//! built by scripts/testenv/kube-up at the apiserver's version): the shop
 //! example in a fresh namespace, plus the web pod its Deployment would create (the bed
 //! runs no controller manager, so nothing else would). Crowsnest itself reads with the
 //! read-only identity of deploy/rbac.yaml.
@@ -12,6 +13,7 @@ use std::process::{Command, Output, Stdio};
 const BIN: &str = env!("CARGO_BIN_EXE_crowsnest");
 
 struct Bed {
+    kubectl: String,
     admin: String,
     reader: String,
     registry: String,
@@ -21,6 +23,7 @@ struct Bed {
 
 fn bed() -> Option<Bed> {
     Some(Bed {
+        kubectl: crowsnest_testbed::var("CROWSNEST_TEST_KUBECTL")?,
         admin: crowsnest_testbed::var("CROWSNEST_TEST_KUBECONFIG_ADMIN")?,
         reader: crowsnest_testbed::var("CROWSNEST_TEST_KUBECONFIG_READER")?,
         registry: crowsnest_testbed::var("CROWSNEST_TEST_REGISTRY")?,
@@ -33,16 +36,16 @@ fn bed() -> Option<Bed> {
     })
 }
 
-fn kubectl(admin: &str, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new("kubectl")
+fn kubectl(bed: &Bed, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(&bed.kubectl)
         .arg("--kubeconfig")
-        .arg(admin)
+        .arg(&bed.admin)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("kubectl runs (Debian kubernetes-client)");
+        .expect("the test bed's kubectl runs");
     let mut input = child.stdin.take().expect("stdin");
     if let Some(text) = stdin {
         input.write_all(text.as_bytes()).expect("write manifests");
@@ -53,7 +56,7 @@ fn kubectl(admin: &str, args: &[&str], stdin: Option<&str>) -> Output {
 
 /// Deletes what the test created, also when an assertion fails.
 struct Cleanup<'a> {
-    admin: &'a str,
+    bed: &'a Bed,
     namespace: String,
     binding: String,
 }
@@ -64,7 +67,7 @@ impl Drop for Cleanup<'_> {
             ("clusterrolebinding", &self.binding),
             ("namespace", &self.namespace),
         ] {
-            kubectl(self.admin, &["delete", kind, name, "--wait=false"], None);
+            kubectl(self.bed, &["delete", kind, name, "--wait=false"], None);
         }
     }
 }
@@ -84,7 +87,9 @@ fn shop_manifests(registry: &str, namespace: &str, binding: &str) -> String {
             !(doc.contains("kind: ClusterRole\n") && doc.contains("name: cluster-admin}"))
         })
         .map(|doc| {
-            doc.replace("REGISTRY", registry)
+            // Each document ends with a newline, so the namespace's last line matches too.
+            format!("{doc}\n")
+                .replace("REGISTRY", registry)
                 .replace("name: shop\n", &format!("name: {namespace}\n"))
                 .replace("namespace: shop}", &format!("namespace: {namespace}}}"))
                 .replace("name: ops-admin}", &format!("name: {binding}}}"))
@@ -129,19 +134,6 @@ fn crowsnest(args: &[&str]) -> (i32, String, String) {
 #[test]
 fn live_cluster_paths_recommendations_and_insights() {
     let Some(bed) = bed() else { return };
-    if Command::new("kubectl")
-        .arg("version")
-        .arg("--client")
-        .output()
-        .is_err()
-    {
-        assert!(
-            !crowsnest_testbed::required(),
-            "kubectl is needed to create the test's objects"
-        );
-        eprintln!("skipping: kubectl is not installed");
-        return;
-    }
     let run_id = format!(
         "{}-{}",
         std::process::id(),
@@ -153,19 +145,19 @@ fn live_cluster_paths_recommendations_and_insights() {
     let namespace = format!("shop-{run_id}");
     let binding = format!("ops-admin-{run_id}");
     let _cleanup = Cleanup {
-        admin: &bed.admin,
+        bed: &bed,
         namespace: namespace.clone(),
         binding: binding.clone(),
     };
     let manifests = shop_manifests(&bed.registry, &namespace, &binding);
-    let out = kubectl(&bed.admin, &["apply", "-f", "-"], Some(&manifests));
+    let out = kubectl(&bed, &["apply", "-f", "-"], Some(&manifests));
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let out = kubectl(
-        &bed.admin,
+        &bed,
         &["apply", "-f", "-"],
         Some(&web_pod(&bed.registry, &namespace)),
     );
