@@ -1,0 +1,316 @@
+//! Insights, attack paths, recommendations and explorer queries: the security graph of
+//! each cluster's latest snapshot joined with the stored findings of the images it runs.
+//! A built graph is reused for [`crate::ApiConfig::graph_ttl`] or until a newer snapshot
+//! arrives; building runs on the blocking pool.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use crowsnest_discover::snapshot::{Origin, Snapshot};
+use crowsnest_graph::query::{QueryEngine, QueryOptions, TEMPLATES, template};
+use crowsnest_graph::{
+    BuildOptions, ClusterInput, ImageFindings, PathOptions, SecurityGraph, attack_paths as paths,
+    choke_points,
+};
+use crowsnest_model::Digest;
+use crowsnest_store::{ClusterSummary, Store};
+use serde_json::{Value, json};
+
+use crate::ApiState;
+use crate::error::{HttpError, HttpResult};
+use crate::handlers::{body_rejection, json_body, page_response};
+use crate::params::Params;
+
+/// An explorer query runs at most this long.
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Rows an explorer query returns at most.
+pub const QUERY_MAX_ROWS: usize = 1_000;
+
+pub(crate) struct Loaded {
+    pub cluster_id: String,
+    pub snapshot_id: i64,
+    pub graph: SecurityGraph,
+    pub findings: ImageFindings,
+}
+
+#[derive(Default)]
+pub(crate) struct GraphCache {
+    built: Mutex<HashMap<String, (i64, Instant, Arc<Loaded>)>>,
+}
+
+/// Image digests a snapshot's pods run (pulled `imageID`s and `@sha256:` pins).
+fn running_digests(snapshot: &Snapshot) -> BTreeSet<Digest> {
+    let mut out = BTreeSet::new();
+    for pod in snapshot.objects_of("pods") {
+        for pointer in [
+            "/status/containerStatuses",
+            "/status/initContainerStatuses",
+            "/spec/containers",
+            "/spec/initContainers",
+        ] {
+            for c in pod.pointer(pointer).and_then(Value::as_array).into_iter().flatten() {
+                for field in ["imageID", "image"] {
+                    if let Some(s) = c.get(field).and_then(Value::as_str)
+                        && let Some(start) = s.rfind("sha256:")
+                        && let Ok(d) = s[start..].parse::<Digest>()
+                    {
+                        out.insert(d);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+async fn load_cluster(state: &ApiState, cluster: &ClusterSummary) -> HttpResult<Arc<Loaded>> {
+    let ttl = state.config().graph_ttl;
+    {
+        let built = state.inner.graphs.built.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((id, at, loaded)) = built.get(&cluster.cluster_id)
+            && *id == cluster.latest_snapshot
+            && at.elapsed() < ttl
+        {
+            return Ok(Arc::clone(loaded));
+        }
+    }
+    let stored = state
+        .store()
+        .cluster_snapshot(cluster.latest_snapshot)
+        .await?
+        .ok_or_else(|| HttpError::not_found(format!("snapshot {} is gone", cluster.latest_snapshot)))?;
+    let snapshot: Snapshot = serde_json::from_value(stored.snapshot).map_err(|e| {
+        HttpError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_a_discovery_snapshot",
+            format!(
+                "the latest snapshot of {} ({}) is not in the discovery format: {e}",
+                cluster.cluster_id, cluster.latest_snapshot
+            ),
+        )
+    })?;
+    let mut findings = ImageFindings::new();
+    for digest in running_digests(&snapshot) {
+        if let Some(a) = state.store().assessment(&digest).await? {
+            findings.insert_digest(&digest.to_string(), a.findings);
+        }
+    }
+    let cluster_id = cluster.cluster_id.clone();
+    let snapshot_id = cluster.latest_snapshot;
+    let loaded = tokio::task::spawn_blocking(move || {
+        let input = ClusterInput {
+            cluster_id: &snapshot.cluster_id,
+            objects: &snapshot.objects,
+            manifest_mode: matches!(snapshot.origin, Origin::Manifests { .. }),
+        };
+        let options = BuildOptions::default();
+        let mut graph = crowsnest_graph::build(&input, &findings, &options);
+        if !findings.is_empty() {
+            // Findings re-scored for where each image runs, as the CLI does.
+            findings.reprioritise(&graph, crowsnest_matcher::priority::reassess);
+            graph = crowsnest_graph::build(&input, &findings, &options);
+        }
+        Loaded {
+            cluster_id,
+            snapshot_id,
+            graph,
+            findings,
+        }
+    })
+    .await
+    .map_err(|e| HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let loaded = Arc::new(loaded);
+    state
+        .inner
+        .graphs
+        .built
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(cluster.cluster_id.clone(), (snapshot_id, Instant::now(), Arc::clone(&loaded)));
+    Ok(loaded)
+}
+
+/// The graphs of every cluster, or of the one `cluster` names.
+async fn load(state: &ApiState, cluster: Option<&str>) -> HttpResult<Vec<Arc<Loaded>>> {
+    let clusters = state.store().clusters().await?;
+    let chosen: Vec<&ClusterSummary> = match cluster {
+        Some(id) => {
+            let c = clusters
+                .iter()
+                .find(|c| c.cluster_id == id)
+                .ok_or_else(|| HttpError::not_found(format!("no snapshot of cluster {id:?}")))?;
+            vec![c]
+        }
+        None => clusters.iter().collect(),
+    };
+    let mut out = Vec::with_capacity(chosen.len());
+    for c in chosen {
+        out.push(load_cluster(state, c).await?);
+    }
+    Ok(out)
+}
+
+/// A page of a list computed in memory: the cursor is the offset.
+fn offset_page(
+    path: &str,
+    raw: Option<&str>,
+    kind: &str,
+    p: &Params,
+    all: Vec<Value>,
+) -> HttpResult<Response> {
+    let start = p.cursor::<usize>(kind)?.unwrap_or(0).min(all.len());
+    let limit = p.limit()? as usize;
+    let end = (start + limit).min(all.len());
+    let next = (end < all.len()).then_some(end);
+    let items = all.into_iter().skip(start).take(end - start).collect();
+    Ok(page_response(path, raw, kind, items, next))
+}
+
+pub(crate) async fn insights(
+    State(state): State<ApiState>,
+    RawQuery(q): RawQuery,
+) -> HttpResult<Response> {
+    let p = Params::parse(q.as_deref(), &["cluster", "kind", "limit", "cursor"])?;
+    let kind = p.text("kind");
+    let mut all = Vec::new();
+    for loaded in load(&state, p.text("cluster")).await? {
+        for insight in &loaded.graph.insights {
+            let mut v = serde_json::to_value(insight).unwrap_or(Value::Null);
+            if let Some(k) = kind
+                && v.get("kind").and_then(Value::as_str) != Some(k)
+            {
+                continue;
+            }
+            if let Value::Object(map) = &mut v {
+                map.insert("cluster".into(), json!(loaded.cluster_id));
+                map.insert("snapshot".into(), json!(loaded.snapshot_id));
+            }
+            all.push(v);
+        }
+    }
+    offset_page("/api/v1/insights", q.as_deref(), "insights", &p, all)
+}
+
+pub(crate) async fn attack_paths(
+    State(state): State<ApiState>,
+    RawQuery(q): RawQuery,
+) -> HttpResult<Response> {
+    let p = Params::parse(q.as_deref(), &["cluster", "assumeBreach", "limit", "cursor"])?;
+    let options = PathOptions {
+        assume_breach: p.bool("assumeBreach")?.unwrap_or(false),
+        ..PathOptions::default()
+    };
+    let mut all = Vec::new();
+    for loaded in load(&state, p.text("cluster")).await? {
+        let options = options.clone();
+        let graph_owner = Arc::clone(&loaded);
+        let (found, chokes) = tokio::task::spawn_blocking(move || {
+            let found = paths(&graph_owner.graph, &options);
+            let chokes = choke_points(&graph_owner.graph, &found, 10);
+            (found, chokes)
+        })
+        .await
+        .map_err(|e| HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+        for path in found {
+            let mut v = serde_json::to_value(&path).unwrap_or(Value::Null);
+            if let Value::Object(map) = &mut v {
+                map.insert("cluster".into(), json!(loaded.cluster_id));
+                map.insert("chokePoints".into(), json!(chokes.iter().filter(|c| c.paths_broken > 0).take(3).collect::<Vec<_>>()));
+            }
+            all.push(v);
+        }
+    }
+    offset_page("/api/v1/attack-paths", q.as_deref(), "attack-paths", &p, all)
+}
+
+pub(crate) async fn recommendations(
+    State(state): State<ApiState>,
+    RawQuery(q): RawQuery,
+) -> HttpResult<Response> {
+    let p = Params::parse(q.as_deref(), &["cluster", "limit", "cursor"])?;
+    let mut all = Vec::new();
+    for loaded in load(&state, p.text("cluster")).await? {
+        let recs = crowsnest_graph::recommend::recommendations(&loaded.graph, &loaded.findings);
+        for r in recs {
+            let mut v = serde_json::to_value(&r).unwrap_or(Value::Null);
+            if let Value::Object(map) = &mut v {
+                map.insert("cluster".into(), json!(loaded.cluster_id));
+            }
+            all.push(v);
+        }
+    }
+    offset_page("/api/v1/recommendations", q.as_deref(), "recommendations", &p, all)
+}
+
+pub(crate) async fn templates(RawQuery(q): RawQuery) -> HttpResult<Json<Value>> {
+    Params::parse(q.as_deref(), &[])?;
+    let items: Vec<Value> = TEMPLATES
+        .iter()
+        .map(|t| json!({"name": t.name, "description": t.description, "query": t.query}))
+        .collect();
+    Ok(Json(json!({"items": items})))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueryRequest {
+    /// Query text (openCypher subset), or
+    query: Option<String>,
+    /// the name of a template.
+    template: Option<String>,
+    /// Which cluster's graph; optional when exactly one cluster has a snapshot.
+    cluster: Option<String>,
+}
+
+pub(crate) async fn query(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> HttpResult<Json<Value>> {
+    let body = body.map_err(body_rejection)?;
+    let request: QueryRequest = json_body(&headers, &body)?;
+    let text = match (&request.query, &request.template) {
+        (Some(q), None) => q.clone(),
+        (None, Some(name)) => template(name)
+            .ok_or_else(|| HttpError::not_found(format!("no query template {name:?}")))?
+            .query
+            .to_string(),
+        _ => return Err(HttpError::bad_request("give exactly one of \"query\" and \"template\"")),
+    };
+    let loaded = load(&state, request.cluster.as_deref()).await?;
+    let [loaded] = loaded.as_slice() else {
+        return Err(HttpError::bad_request(format!(
+            "{} clusters have snapshots; name one with \"cluster\"",
+            loaded.len()
+        )));
+    };
+    let loaded = Arc::clone(loaded);
+    let cluster = loaded.cluster_id.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let options = QueryOptions {
+            timeout: QUERY_TIMEOUT,
+            max_rows: QUERY_MAX_ROWS,
+            ..QueryOptions::default()
+        };
+        QueryEngine::new(&loaded.graph)
+            .with_findings(&loaded.findings)
+            .query(&text, &options)
+    })
+    .await
+    .map_err(|e| HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    match result {
+        Ok(r) => Ok(Json(json!({"cluster": cluster, "columns": r.columns, "rows": r.rows, "truncated": r.truncated}))),
+        Err(e) if e.is_invalid_query() => Err(HttpError::bad_request(format!("invalid query: {e}"))),
+        Err(e) => Err(HttpError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "query_failed",
+            format!("the query could not complete within its bounds: {e}"),
+        )),
+    }
+}
