@@ -32,6 +32,9 @@ pub(crate) struct CompiledPackage {
     /// Non-withdrawn advisories with at least one entry naming the package, in the
     /// order the source returned them.
     pub advisories: Vec<CompiledAdvisory>,
+    /// No two of `advisories` share an id (the database merges them; other sources
+    /// might not).
+    pub distinct_ids: bool,
 }
 
 #[derive(Debug)]
@@ -255,7 +258,7 @@ impl CompiledPackage {
             None => Default::default(),
         };
 
-        let compiled = naming
+        let compiled: Vec<CompiledAdvisory> = naming
             .into_iter()
             .map(|(advisory, entries)| CompiledAdvisory {
                 facts: AdvisoryFacts::derive(advisory),
@@ -290,10 +293,14 @@ impl CompiledPackage {
                     .collect(),
             })
             .collect();
+        let mut ids: Vec<&str> = compiled.iter().map(|a| a.facts.id.as_str()).collect();
+        ids.sort_unstable();
+        let distinct_ids = ids.windows(2).all(|w| w[0] != w[1]);
         CompiledPackage {
             ecosystem_classes,
             semver_classes,
             advisories: compiled,
+            distinct_ids,
         }
     }
 
@@ -502,4 +509,141 @@ fn states_wont_fix(affected: &Affected) -> bool {
                 "wont-fix" | "won't-fix" | "will-not-fix" | "ignored" | "no-dsa"
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use crowsnest_model::advisory::AffectedPackage;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::range::evaluate_with;
+
+    /// Versions that tie (`1.0` = `1.0.0`), pre-releases, the literal `0`, `*` and ones
+    /// that do not parse, so that every branch of the evaluation is reachable.
+    const POOL: &[&str] = &[
+        "0",
+        "*",
+        "0.5",
+        "1.0",
+        "1.0.0",
+        "1.2.3",
+        "1.2.3-rc.1",
+        "2.0",
+        "2.0.0-beta",
+        "3",
+        "v1.2.3",
+        "10.0.1",
+        "not a version",
+    ];
+
+    fn event() -> impl Strategy<Value = Event> {
+        (0..4u8, prop::sample::select(POOL)).prop_map(|(kind, v)| {
+            let v = v.to_owned();
+            match kind {
+                0 => Event::Introduced(v),
+                1 => Event::Fixed(v),
+                2 => Event::LastAffected(v),
+                _ => Event::Limit(v),
+            }
+        })
+    }
+
+    fn range() -> impl Strategy<Value = Range> {
+        (
+            prop::sample::select(&[RangeKind::Ecosystem, RangeKind::Semver, RangeKind::Git][..]),
+            prop::collection::vec(event(), 0..6),
+        )
+            .prop_map(|(kind, events)| Range { kind, events })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        /// The compiled evaluation agrees with the reference evaluation of
+        /// `range::evaluate_with` on affectedness, fixed versions and problems.
+        #[test]
+        fn compiled_ranges_agree_with_the_reference(
+            ecosystem in prop::sample::select(&["PyPI", "npm", "Go", "crates.io", "Debian:12", "Maven"][..]),
+            ranges in prop::collection::vec(range(), 0..4),
+            versions in prop::collection::vec(prop::sample::select(POOL), 0..3),
+            installed in prop::sample::select(POOL),
+        ) {
+            let scheme = VersionScheme::for_osv_ecosystem(ecosystem).unwrap();
+            prop_assume!(scheme.parse_ok(installed).is_ok());
+            let entry = Affected {
+                package: Some(AffectedPackage {
+                    ecosystem: ecosystem.to_owned(),
+                    name: "pkg".into(),
+                    purl: None,
+                }),
+                ranges,
+                versions: versions.iter().map(|v| (*v).to_owned()).collect(),
+                ..Default::default()
+            };
+            let advisory = Advisory {
+                id: "TEST-1".into(),
+                affected: vec![entry.clone()],
+                ..Default::default()
+            };
+            let reference = evaluate_with(&entry, scheme, installed).unwrap();
+
+            let compiled = CompiledPackage::compile(ecosystem, "pkg", &[advisory]);
+            let place = compiled.installed(installed).unwrap();
+            let mut problems = Vec::new();
+            let verdicts: Vec<EntryVerdict<'_>> = compiled.advisories[0]
+                .evaluate(place, |e| problems.push(e.clone()))
+                .collect();
+            prop_assert_eq!(verdicts.len(), 1);
+            prop_assert_eq!(verdicts[0].affected, reference.affected);
+            prop_assert_eq!(&verdicts[0].fixed, &reference.fixed);
+            prop_assert_eq!(problems, reference.problems);
+        }
+    }
+
+    #[test]
+    fn inconsistent_orders_do_not_panic_the_sort() {
+        let versions: Vec<&str> = (0..100).map(|i| POOL[i % POOL.len()]).collect();
+        // Claims every pair is "less" both ways: no total order at all.
+        let sorted = merge_sort(versions.clone(), &|_, _| Ordering::Less);
+        assert_eq!(sorted.len(), versions.len());
+    }
+
+    #[test]
+    fn withdrawn_and_unrelated_advisories_are_left_out() {
+        let named = |ecosystem: &str, name: &str| Affected {
+            package: Some(AffectedPackage {
+                ecosystem: ecosystem.into(),
+                name: name.into(),
+                purl: None,
+            }),
+            ..Default::default()
+        };
+        let advisories = [
+            Advisory {
+                id: "A".into(),
+                withdrawn: Some("2024-01-01T00:00:00Z".into()),
+                affected: vec![named("Debian:12", "tar")],
+                ..Default::default()
+            },
+            Advisory {
+                id: "B".into(),
+                affected: vec![named("Debian:11", "tar"), named("Debian:12", "cpio")],
+                ..Default::default()
+            },
+            Advisory {
+                id: "C".into(),
+                affected: vec![named("Debian:12", "tar")],
+                ..Default::default()
+            },
+        ];
+        let compiled = CompiledPackage::compile("Debian:12", "tar", &advisories);
+        let ids: Vec<&str> = compiled
+            .advisories
+            .iter()
+            .map(|a| a.facts.id.as_str())
+            .collect();
+        assert_eq!(ids, ["C"]);
+        assert!(compiled.distinct_ids);
+    }
 }

@@ -351,9 +351,16 @@ fn affecting_advisories<'a>(
         let Some(installed) = package.installed(&lookup.version) else {
             continue;
         };
+        // The source lookup comes first: when both names match, keep that hit. Within
+        // one lookup's list, only a list that repeats an id needs the check.
+        let earlier = hits.len();
         for advisory in &package.advisories {
-            // The source lookup comes first: when both names match, keep that hit.
-            if hits.iter().any(|h| h.facts.id == advisory.facts.id) {
+            let checked = if package.distinct_ids {
+                &hits[..earlier]
+            } else {
+                &hits[..]
+            };
+            if checked.iter().any(|h| h.facts.id == advisory.facts.id) {
                 continue;
             }
             let mut fixed: Vec<&str> = Vec::new();
