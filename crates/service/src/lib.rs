@@ -1,0 +1,197 @@
+//! The continuous assessment service behind `crowsnest serve` and `crowsnest worker`.
+//!
+//! - [`config`]: the TOML configuration with environment overrides.
+//! - [`scheduler`]: enqueues periodic jobs (registry polls, feed syncs, cluster snapshots).
+//! - [`worker`]: claims jobs from the store's leased queue and runs them ([`jobs`]).
+//! - [`run_service`] / [`run_workers`]: what the two commands run, until shutdown.
+//!
+//! Architecture invariants: everything the service knows is in the store (the
+//! scheduler's in-memory timetable is rebuilt from scratch at start), so any process
+//! can be killed at any moment and a restart carries on; credentials are resolved from
+//! their references only when a job uses them and never enter the store or a log line.
+
+pub mod assess;
+pub mod config;
+pub mod jobs;
+pub mod scheduler;
+pub mod status;
+pub mod worker;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use config::{Config, Registry};
+use crowsnest_acquire::image::{AcquireError, AcquireOptions};
+use crowsnest_acquire::registry::{RegistryClient, RegistryOptions};
+use crowsnest_store::{AnyStore, RetryPolicy};
+
+pub use tokio_util::sync::CancellationToken;
+
+/// What every part of the service shares: the configuration and the store.
+pub struct Service {
+    pub config: Config,
+    /// Shared with the API server.
+    pub store: Arc<AnyStore>,
+}
+
+impl Service {
+    /// Opens the store the configuration names (PostgreSQL when `database_url` is set,
+    /// else SQLite under `data_dir`), running migrations.
+    pub async fn open(config: Config) -> Result<Service, crowsnest_store::StoreError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            crowsnest_store::StoreError::Invalid {
+                what: "data directory",
+                reason: format!("{}: {e}", config.data_dir.display()),
+            }
+        })?;
+        let store = AnyStore::open(
+            config
+                .database_url
+                .as_ref()
+                .map(config::DatabaseUrl::expose),
+            &config.data_dir,
+        )
+        .await?;
+        Ok(Service {
+            config,
+            store: Arc::new(store),
+        })
+    }
+
+    /// Where per-layer catalog results are cached (by diffID and cataloger version).
+    pub fn layer_cache_dir(&self) -> PathBuf {
+        self.config.data_dir.join("layers")
+    }
+
+    /// The backoff of failed jobs.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            base: self.config.schedules.retry_base.0,
+            max: self.config.schedules.retry_max.0,
+        }
+    }
+
+    /// The interval of a periodic job kind.
+    pub fn next_run(&self, kind: &str) -> Option<Duration> {
+        let s = &self.config.schedules;
+        match kind {
+            jobs::POLL_REGISTRY => Some(s.registry_poll.0),
+            jobs::SNAPSHOT_CLUSTER => Some(s.cluster_snapshot.0),
+            jobs::SYNC_FEEDS => Some(s.feed_sync.0),
+            _ => None,
+        }
+    }
+
+    /// Registry access for one configured registry, credentials resolved now.
+    pub fn registry_options(
+        &self,
+        registry: &Registry,
+    ) -> Result<RegistryOptions, RegistryAccessError> {
+        let credentials = match &registry.credentials {
+            Some(r) => Some(r.resolve(registry.host())?),
+            None => None,
+        };
+        Ok(RegistryOptions {
+            insecure: registry.insecure,
+            ca_file: registry.ca_file.clone(),
+            credentials,
+            ..RegistryOptions::default()
+        })
+    }
+
+    pub fn registry_client(
+        &self,
+        registry: &Registry,
+    ) -> Result<Arc<RegistryClient>, RegistryAccessError> {
+        let acquire = self.acquire_options(registry)?;
+        Ok(crowsnest_acquire::image::registry_client(
+            registry.host(),
+            &acquire,
+        )?)
+    }
+
+    /// How images of `registry` are pulled and walked.
+    pub fn acquire_options(
+        &self,
+        registry: &Registry,
+    ) -> Result<AcquireOptions, RegistryAccessError> {
+        Ok(AcquireOptions {
+            registry: self.registry_options(registry)?,
+            platform: registry.platform.clone(),
+            cache_dir: Some(self.layer_cache_dir()),
+            ..AcquireOptions::default()
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryAccessError {
+    #[error(transparent)]
+    Credentials(#[from] config::CredentialError),
+    #[error(transparent)]
+    Acquire(#[from] AcquireError),
+}
+
+/// A unique worker name prefix for this process.
+pub fn process_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into());
+    format!("{host}:{}", std::process::id())
+}
+
+/// Runs `workers` workers until `shutdown` is cancelled and they have stopped.
+pub async fn run_workers(service: Arc<Service>, workers: usize, shutdown: CancellationToken) {
+    let prefix = process_name();
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..workers.max(1) {
+        let mut opts = worker::WorkerOptions::new(format!("{prefix}/{i}"));
+        opts.lease = service.config.schedules.job_lease.0;
+        set.spawn(worker::run(Arc::clone(&service), opts, shutdown.clone()));
+    }
+    while let Some(joined) = set.join_next().await {
+        if let Err(e) = joined {
+            tracing::error!(error = %e, "a worker task ended abnormally");
+        }
+    }
+}
+
+/// Runs the scheduler, `workers` workers and `api` (the REST server, given the service
+/// and the shutdown signal) until `shutdown` is cancelled and all three have stopped.
+pub async fn run_service<A, F>(
+    service: Arc<Service>,
+    workers: usize,
+    shutdown: CancellationToken,
+    api: A,
+) where
+    A: FnOnce(Arc<Service>, CancellationToken) -> F,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let scheduler = tokio::spawn(scheduler::run(Arc::clone(&service), shutdown.clone()));
+    let api = tokio::spawn(api(Arc::clone(&service), shutdown.clone()));
+    run_workers(service, workers, shutdown).await;
+    for (name, task) in [("scheduler", scheduler), ("api", api)] {
+        if let Err(e) = task.await {
+            tracing::error!(error = %e, "the {name} task ended abnormally");
+        }
+    }
+}
+
+/// Cancels `shutdown` on SIGINT or SIGTERM.
+pub async fn cancel_on_signal(shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers: stop the service with SIGKILL");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!(signal = "SIGTERM", "shutting down"),
+        _ = int.recv() => tracing::info!(signal = "SIGINT", "shutting down"),
+    }
+    shutdown.cancel();
+}
