@@ -438,6 +438,40 @@ fn hostile_texts_are_errors_not_panics() {
     );
     let nots = format!("MATCH (n) WHERE {} true RETURN n", "NOT ".repeat(10_000));
     assert!(parse(&nots).is_err());
+    // Long chains are refused (evaluating them recurses as deep as they are long)…
+    let and_chain = format!(
+        "MATCH (n) WHERE {} RETURN n",
+        vec!["true"; 5000].join(" AND ")
+    );
+    assert!(parse(&and_chain).unwrap_err().message.contains("operators"));
+    let sum = format!("MATCH (n) RETURN {}", vec!["1"; 5000].join(" + "));
+    assert!(parse(&sum).is_err());
+    let pattern = format!("MATCH {}() RETURN 1", "()--".repeat(5000));
+    assert!(
+        parse(&pattern)
+            .unwrap_err()
+            .message
+            .contains("relationships in one pattern")
+    );
+    let patterns = format!("MATCH {}() RETURN 1", "(), ".repeat(5000));
+    assert!(
+        parse(&patterns)
+            .unwrap_err()
+            .message
+            .contains("patterns in one query")
+    );
+    // …and the longest allowed ones run (on a test thread's small stack).
+    let g = chain();
+    let q = format!(
+        "MATCH (n:Cluster) WHERE {} RETURN count(*)",
+        vec!["n.key = 'cluster'"; 85].join(" AND ")
+    );
+    assert_eq!(rows(&g, &q), [["1"]]);
+    let q = format!(
+        "MATCH (n:Cluster) RETURN {} AS total",
+        vec!["1"; 256].join(" + ")
+    );
+    assert_eq!(rows(&g, &q), [["256"]]);
     let long = format!("MATCH (n) RETURN '{}'", "x".repeat(70_000));
     assert!(parse(&long).unwrap_err().message.contains("longer than"));
     for q in [

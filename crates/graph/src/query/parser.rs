@@ -16,6 +16,13 @@ pub const MAX_QUERY_BYTES: usize = 64 * 1024;
 /// Deepest nesting of expressions and parentheses: deeper input is refused instead of
 /// exhausting the stack.
 const MAX_DEPTH: usize = 64;
+/// Most operators in one query: a long chain (`a AND b AND …`) nests as deep as it is
+/// long, and evaluating it recurses that deep.
+const MAX_OPERATORS: usize = 256;
+/// Most relationships in one pattern, and patterns in one query: matching recurses once
+/// per relationship.
+const MAX_PATTERN_RELATIONSHIPS: usize = 32;
+const MAX_PATTERNS: usize = 32;
 /// Hops of `*` and `*n..` when no upper bound is written.
 pub const DEFAULT_MAX_HOPS: usize = 5;
 /// The largest upper bound a variable-length relationship may ask for.
@@ -48,6 +55,8 @@ struct Parser<'a> {
     toks: Vec<Token>,
     pos: usize,
     depth: usize,
+    operators: usize,
+    patterns: usize,
     vars: Vec<String>,
     kinds: Vec<VarKind>,
     by_name: HashMap<String, usize>,
@@ -69,6 +78,8 @@ pub fn parse(text: &str) -> Result<Query, QueryError> {
         toks: lex(text)?,
         pos: 0,
         depth: 0,
+        operators: 0,
+        patterns: 0,
         vars: Vec::new(),
         kinds: Vec::new(),
         by_name: HashMap::new(),
@@ -163,6 +174,14 @@ impl Parser<'_> {
         Ok(())
     }
 
+    fn operator(&mut self) -> Result<(), QueryError> {
+        self.operators += 1;
+        if self.operators > MAX_OPERATORS {
+            return Err(self.err(format!("more than {MAX_OPERATORS} operators in one query")));
+        }
+        Ok(())
+    }
+
     fn clause_keyword_check(&self) -> Result<(), QueryError> {
         if let Tok::Ident(word) = self.peek() {
             let upper = word.to_ascii_uppercase();
@@ -253,9 +272,18 @@ impl Parser<'_> {
     }
 
     fn pattern(&mut self) -> Result<Pattern, QueryError> {
+        self.patterns += 1;
+        if self.patterns > MAX_PATTERNS {
+            return Err(self.err(format!("more than {MAX_PATTERNS} patterns in one query")));
+        }
         let mut nodes = vec![self.node_pattern()?];
         let mut rels = Vec::new();
         while matches!(self.peek(), Tok::Minus | Tok::Lt) {
+            if rels.len() == MAX_PATTERN_RELATIONSHIPS {
+                return Err(self.err(format!(
+                    "more than {MAX_PATTERN_RELATIONSHIPS} relationships in one pattern"
+                )));
+            }
             rels.push(self.rel_pattern()?);
             nodes.push(self.node_pattern()?);
         }
@@ -541,6 +569,7 @@ impl Parser<'_> {
     fn or_expr(&mut self) -> Result<Expr, QueryError> {
         let mut left = self.xor_expr()?;
         while self.eat_kw("OR") {
+            self.operator()?;
             let right = self.xor_expr()?;
             left = Expr::Binary(BinOp::Or, Box::new(left), Box::new(right));
         }
@@ -550,6 +579,7 @@ impl Parser<'_> {
     fn xor_expr(&mut self) -> Result<Expr, QueryError> {
         let mut left = self.and_expr()?;
         while self.eat_kw("XOR") {
+            self.operator()?;
             let right = self.and_expr()?;
             left = Expr::Binary(BinOp::Xor, Box::new(left), Box::new(right));
         }
@@ -559,6 +589,7 @@ impl Parser<'_> {
     fn and_expr(&mut self) -> Result<Expr, QueryError> {
         let mut left = self.not_expr()?;
         while self.eat_kw("AND") {
+            self.operator()?;
             let right = self.not_expr()?;
             left = Expr::Binary(BinOp::And, Box::new(left), Box::new(right));
         }
@@ -567,6 +598,7 @@ impl Parser<'_> {
 
     fn not_expr(&mut self) -> Result<Expr, QueryError> {
         if self.eat_kw("NOT") {
+            self.operator()?;
             self.deeper()?;
             let inner = self.not_expr();
             self.depth -= 1;
@@ -591,6 +623,7 @@ impl Parser<'_> {
                 _ if self.is_kw("ENDS") => BinOp::EndsWith,
                 _ if self.is_kw("IS") => {
                     self.bump();
+                    self.operator()?;
                     let negated = self.eat_kw("NOT");
                     self.expect_kw("NULL")?;
                     left = Expr::IsNull(Box::new(left), negated);
@@ -599,6 +632,7 @@ impl Parser<'_> {
                 _ => return Ok(left),
             };
             self.bump();
+            self.operator()?;
             if matches!(op, BinOp::StartsWith | BinOp::EndsWith) {
                 self.expect_kw("WITH")?;
             }
@@ -616,6 +650,7 @@ impl Parser<'_> {
                 _ => return Ok(left),
             };
             self.bump();
+            self.operator()?;
             let right = self.multiplicative()?;
             left = Expr::Binary(op, Box::new(left), Box::new(right));
         }
@@ -631,6 +666,7 @@ impl Parser<'_> {
                 _ => return Ok(left),
             };
             self.bump();
+            self.operator()?;
             let right = self.unary()?;
             left = Expr::Binary(op, Box::new(left), Box::new(right));
         }
@@ -638,6 +674,7 @@ impl Parser<'_> {
 
     fn unary(&mut self) -> Result<Expr, QueryError> {
         if self.eat(&Tok::Minus) {
+            self.operator()?;
             self.deeper()?;
             let inner = self.unary();
             self.depth -= 1;
@@ -649,6 +686,7 @@ impl Parser<'_> {
         }
         let mut e = self.atom()?;
         while self.eat(&Tok::Dot) {
+            self.operator()?;
             let prop = self.name("a property name after '.'")?;
             e = Expr::Prop(Box::new(e), prop);
         }
