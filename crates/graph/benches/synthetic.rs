@@ -43,7 +43,7 @@ pub fn cluster(pods: usize, images: usize) -> Synthetic {
     for n in 0..nodes {
         let mut addresses =
             vec![json!({"type": "InternalIP", "address": format!("10.1.{}.{}", n / 250, n % 250)})];
-        if n % 10 == 0 {
+        if n.is_multiple_of(10) {
             addresses.push(
                 json!({"type": "ExternalIP", "address": format!("198.51.{}.{}", n / 250, n % 250)}),
             );
@@ -82,7 +82,7 @@ pub fn cluster(pods: usize, images: usize) -> Synthetic {
             "subjects": [{"kind": "ServiceAccount", "name": "sa-1", "namespace": name}]}),
         );
         // Half the namespaces isolate half their deployments.
-        if ns % 2 == 0 {
+        if ns.is_multiple_of(2) {
             push(
                 "networkpolicies",
                 json!({"metadata": {"name": "isolate", "namespace": name},
@@ -91,7 +91,7 @@ pub fn cluster(pods: usize, images: usize) -> Synthetic {
             );
         }
         // Every 20th namespace's sa-2 may exec into pods cluster-wide.
-        if ns % 20 == 0 {
+        if ns.is_multiple_of(20) {
             push(
                 "clusterrolebindings",
                 json!({"metadata": {"name": format!("ops-{ns}")},
@@ -121,11 +121,15 @@ pub fn cluster(pods: usize, images: usize) -> Synthetic {
     for d in 0..deployments {
         let ns = format!("ns-{}", (d * REPLICAS) / PODS_PER_NAMESPACE);
         let name = format!("app-{d}");
-        let tier = if d % 2 == 0 { "backend" } else { "frontend" };
+        let tier = if d.is_multiple_of(2) {
+            "backend"
+        } else {
+            "frontend"
+        };
         let mut container = json!({"name": "main", "image": image_ref(d % images.max(1))});
         if d % 50 == 7 {
             container["securityContext"] = json!({"privileged": true});
-        } else if d % 3 == 0 {
+        } else if d.is_multiple_of(3) {
             container["securityContext"] =
                 json!({"runAsNonRoot": true, "allowPrivilegeEscalation": false});
         }
@@ -167,7 +171,7 @@ pub fn cluster(pods: usize, images: usize) -> Synthetic {
             );
             pod += 1;
         }
-        let service_type = if d % 20 == 0 {
+        let service_type = if d.is_multiple_of(20) {
             "LoadBalancer"
         } else {
             "ClusterIP"
@@ -210,7 +214,7 @@ fn finding(v: usize, kev: bool) -> Finding {
         Severity::Medium,
         Severity::Low,
     ][v % 4];
-    let network = v % 3 != 0;
+    let network = !v.is_multiple_of(3);
     Finding {
         id: format!("CVE-2024-{v:05}"),
         aliases: vec![],
@@ -224,12 +228,12 @@ fn finding(v: usize, kev: bool) -> Finding {
             matched_source: None,
         },
         installed_version: "1.0".into(),
-        fixed_versions: if v % 2 == 0 {
+        fixed_versions: if v.is_multiple_of(2) {
             vec!["1.1".into()]
         } else {
             vec![]
         },
-        fix_status: if v % 2 == 0 {
+        fix_status: if v.is_multiple_of(2) {
             FixStatus::FixAvailable
         } else {
             FixStatus::NoFixAvailable

@@ -260,6 +260,9 @@ enum Flow {
 /// One binding per variable slot; `Null` while unbound (a matched variable is never null).
 type Row = Vec<Val>;
 
+/// A RETURN row and the binding it was computed from (ORDER BY reads both).
+type Projected = (Vec<Val>, Row);
+
 /// One step of a pattern walk: relationship `rel` from node `from` to node `to` of the
 /// pattern, walked against its arrow when `reversed`.
 #[derive(Clone, Copy)]
@@ -292,7 +295,7 @@ struct ClauseMatch<'q> {
 impl Run<'_, '_> {
     fn tick(&mut self) -> Result<(), QueryError> {
         self.steps += 1;
-        if self.steps % 256 == 0 && Instant::now() > self.deadline {
+        if self.steps.is_multiple_of(256) && Instant::now() > self.deadline {
             return Err(QueryError::timeout(self.options.timeout));
         }
         Ok(())
@@ -851,8 +854,7 @@ impl Run<'_, '_> {
         let ret = &q.ret;
         let first_column = q.vars.len() - ret.items.len();
         let aggregating = ret.items.iter().any(|i| i.expr.has_aggregate());
-        // (projected row, the binding it came from, for ORDER BY)
-        let mut out: Vec<(Vec<Val>, Row)> = Vec::new();
+        let mut out: Vec<Projected> = Vec::new();
         if aggregating {
             let mut groups: HashMap<Vec<Val>, usize> = HashMap::new();
             let mut members: Vec<(Vec<Val>, Row, Vec<usize>)> = Vec::new();
@@ -902,7 +904,7 @@ impl Run<'_, '_> {
             out.retain(|(p, _)| seen.insert(p.clone()));
         }
         if !ret.order.is_empty() {
-            let mut keyed: Vec<(Vec<Val>, (Vec<Val>, Row))> = Vec::with_capacity(out.len());
+            let mut keyed: Vec<(Vec<Val>, Projected)> = Vec::with_capacity(out.len());
             for (projected, mut rep) in out {
                 self.tick()?;
                 rep.resize(q.vars.len(), Val::Null);
