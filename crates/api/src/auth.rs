@@ -74,7 +74,10 @@ impl AuthState {
         if failures.len() >= MAX_TRACKED && !failures.contains_key(&ip) {
             failures.retain(|_, (start, _)| now.duration_since(*start) < FAILURE_WINDOW);
             if failures.len() >= MAX_TRACKED
-                && let Some(oldest) = failures.iter().min_by_key(|(_, (s, _))| *s).map(|(k, _)| *k)
+                && let Some(oldest) = failures
+                    .iter()
+                    .min_by_key(|(_, (s, _))| *s)
+                    .map(|(k, _)| *k)
             {
                 failures.remove(&oldest);
             }

@@ -17,7 +17,8 @@ use crate::error::{HttpError, HttpResult};
 use crate::handlers::{FINDING_PARAMS, finding_query, page_response, parse_digest, rfc3339};
 use crate::params::Params;
 
-pub const DISPLAY_NAME: &str = "Container registry images should have vulnerability findings resolved";
+pub const DISPLAY_NAME: &str =
+    "Container registry images should have vulnerability findings resolved";
 
 fn severity_name(s: Severity) -> &'static str {
     match s {
@@ -33,7 +34,10 @@ fn severity_name(s: Severity) -> &'static str {
 fn assessment_json(image: &ImageSummary) -> Value {
     let digest = image.digest.to_string();
     let (code, description) = match image.findings {
-        None => ("NotApplicable", "the image has not been assessed yet".to_string()),
+        None => (
+            "NotApplicable",
+            "the image has not been assessed yet".to_string(),
+        ),
         Some(0) => ("Healthy", "no vulnerability findings".to_string()),
         Some(n) => ("Unhealthy", format!("{n} vulnerability findings")),
     };
@@ -65,7 +69,13 @@ pub(crate) async fn assessments(
         })
         .await?;
     let items = page.items.iter().map(assessment_json).collect();
-    Ok(page_response("/api/v1/assessments", q.as_deref(), "assessments", items, page.next))
+    Ok(page_response(
+        "/api/v1/assessments",
+        q.as_deref(),
+        "assessments",
+        items,
+        page.next,
+    ))
 }
 
 pub(crate) async fn assessment(
@@ -125,9 +135,10 @@ pub(crate) fn sub_assessment(image: &ImageDetails, f: &Finding) -> Value {
         Some(v) => format!("Upgrade {} to {v} or later", f.package.name),
         None => format!("No fixed version of {} is known yet", f.package.name),
     };
-    let cvss = f.cvss.as_ref().map(|c| {
-        json!({c.version.clone(): {"base": c.base_score, "cvssVectorString": c.vector}})
-    });
+    let cvss = f
+        .cvss
+        .as_ref()
+        .map(|c| json!({c.version.clone(): {"base": c.base_score, "cvssVectorString": c.vector}}));
     json!({
         "id": format!("/api/v1/assessments/{digest}/subAssessments/{}", f.id),
         "name": f.id,
@@ -183,7 +194,9 @@ pub(crate) async fn sub_assessments(
     let p = Params::parse(q.as_deref(), FINDING_PARAMS)?;
     let digest = parse_digest(&digest)?;
     if p.text("image").is_some() {
-        return Err(HttpError::bad_request("the image is given by the path here"));
+        return Err(HttpError::bad_request(
+            "the image is given by the path here",
+        ));
     }
     let store = state.store();
     let Some(image) = store.image(&digest).await? else {
@@ -200,5 +213,11 @@ pub(crate) async fn sub_assessments(
         .map(|f| sub_assessment(&image, &f.finding))
         .collect();
     let path = format!("/api/v1/assessments/{digest}/subAssessments");
-    Ok(page_response(&path, q.as_deref(), "findings", items, page.next))
+    Ok(page_response(
+        &path,
+        q.as_deref(),
+        "findings",
+        items,
+        page.next,
+    ))
 }

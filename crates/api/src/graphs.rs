@@ -39,9 +39,13 @@ pub(crate) struct Loaded {
     pub findings: ImageFindings,
 }
 
+/// A built graph: the snapshot it is of, when it was built, the graph.
+type Built = (i64, Instant, Arc<Loaded>);
+
 #[derive(Default)]
 pub(crate) struct GraphCache {
-    built: Mutex<HashMap<String, (i64, Instant, Arc<Loaded>)>>,
+    /// By cluster id.
+    built: Mutex<HashMap<String, Built>>,
 }
 
 /// Image digests a snapshot's pods run (pulled `imageID`s and `@sha256:` pins).
@@ -54,7 +58,12 @@ fn running_digests(snapshot: &Snapshot) -> BTreeSet<Digest> {
             "/spec/containers",
             "/spec/initContainers",
         ] {
-            for c in pod.pointer(pointer).and_then(Value::as_array).into_iter().flatten() {
+            for c in pod
+                .pointer(pointer)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 for field in ["imageID", "image"] {
                     if let Some(s) = c.get(field).and_then(Value::as_str)
                         && let Some(start) = s.rfind("sha256:")
@@ -72,7 +81,12 @@ fn running_digests(snapshot: &Snapshot) -> BTreeSet<Digest> {
 async fn load_cluster(state: &ApiState, cluster: &ClusterSummary) -> HttpResult<Arc<Loaded>> {
     let ttl = state.config().graph_ttl;
     {
-        let built = state.inner.graphs.built.lock().unwrap_or_else(|p| p.into_inner());
+        let built = state
+            .inner
+            .graphs
+            .built
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if let Some((id, at, loaded)) = built.get(&cluster.cluster_id)
             && *id == cluster.latest_snapshot
             && at.elapsed() < ttl
@@ -84,7 +98,9 @@ async fn load_cluster(state: &ApiState, cluster: &ClusterSummary) -> HttpResult<
         .store()
         .cluster_snapshot(cluster.latest_snapshot)
         .await?
-        .ok_or_else(|| HttpError::not_found(format!("snapshot {} is gone", cluster.latest_snapshot)))?;
+        .ok_or_else(|| {
+            HttpError::not_found(format!("snapshot {} is gone", cluster.latest_snapshot))
+        })?;
     let snapshot: Snapshot = serde_json::from_value(stored.snapshot).map_err(|e| {
         HttpError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -132,7 +148,10 @@ async fn load_cluster(state: &ApiState, cluster: &ClusterSummary) -> HttpResult<
         .built
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(cluster.cluster_id.clone(), (snapshot_id, Instant::now(), Arc::clone(&loaded)));
+        .insert(
+            cluster.cluster_id.clone(),
+            (snapshot_id, Instant::now(), Arc::clone(&loaded)),
+        );
     Ok(loaded)
 }
 
@@ -201,7 +220,10 @@ pub(crate) async fn attack_paths(
     State(state): State<ApiState>,
     RawQuery(q): RawQuery,
 ) -> HttpResult<Response> {
-    let p = Params::parse(q.as_deref(), &["cluster", "assumeBreach", "limit", "cursor"])?;
+    let p = Params::parse(
+        q.as_deref(),
+        &["cluster", "assumeBreach", "limit", "cursor"],
+    )?;
     let options = PathOptions {
         assume_breach: p.bool("assumeBreach")?.unwrap_or(false),
         ..PathOptions::default()
@@ -216,17 +238,34 @@ pub(crate) async fn attack_paths(
             (found, chokes)
         })
         .await
-        .map_err(|e| HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+        .map_err(|e| {
+            HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        })?;
         for path in found {
             let mut v = serde_json::to_value(&path).unwrap_or(Value::Null);
             if let Value::Object(map) = &mut v {
                 map.insert("cluster".into(), json!(loaded.cluster_id));
-                map.insert("chokePoints".into(), json!(chokes.iter().filter(|c| c.paths_broken > 0).take(3).collect::<Vec<_>>()));
+                map.insert(
+                    "chokePoints".into(),
+                    json!(
+                        chokes
+                            .iter()
+                            .filter(|c| c.paths_broken > 0)
+                            .take(3)
+                            .collect::<Vec<_>>()
+                    ),
+                );
             }
             all.push(v);
         }
     }
-    offset_page("/api/v1/attack-paths", q.as_deref(), "attack-paths", &p, all)
+    offset_page(
+        "/api/v1/attack-paths",
+        q.as_deref(),
+        "attack-paths",
+        &p,
+        all,
+    )
 }
 
 pub(crate) async fn recommendations(
@@ -245,7 +284,13 @@ pub(crate) async fn recommendations(
             all.push(v);
         }
     }
-    offset_page("/api/v1/recommendations", q.as_deref(), "recommendations", &p, all)
+    offset_page(
+        "/api/v1/recommendations",
+        q.as_deref(),
+        "recommendations",
+        &p,
+        all,
+    )
 }
 
 pub(crate) async fn templates(RawQuery(q): RawQuery) -> HttpResult<Json<Value>> {
@@ -281,7 +326,11 @@ pub(crate) async fn query(
             .ok_or_else(|| HttpError::not_found(format!("no query template {name:?}")))?
             .query
             .to_string(),
-        _ => return Err(HttpError::bad_request("give exactly one of \"query\" and \"template\"")),
+        _ => {
+            return Err(HttpError::bad_request(
+                "give exactly one of \"query\" and \"template\"",
+            ));
+        }
     };
     let loaded = load(&state, request.cluster.as_deref()).await?;
     let [loaded] = loaded.as_slice() else {
@@ -305,8 +354,12 @@ pub(crate) async fn query(
     .await
     .map_err(|e| HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     match result {
-        Ok(r) => Ok(Json(json!({"cluster": cluster, "columns": r.columns, "rows": r.rows, "truncated": r.truncated}))),
-        Err(e) if e.is_invalid_query() => Err(HttpError::bad_request(format!("invalid query: {e}"))),
+        Ok(r) => Ok(Json(
+            json!({"cluster": cluster, "columns": r.columns, "rows": r.rows, "truncated": r.truncated}),
+        )),
+        Err(e) if e.is_invalid_query() => {
+            Err(HttpError::bad_request(format!("invalid query: {e}")))
+        }
         Err(e) => Err(HttpError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "query_failed",

@@ -7,8 +7,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use crowsnest_model::Digest;
-use crowsnest_model::finding::FixStatus;
 use crowsnest_model::Severity;
+use crowsnest_model::finding::FixStatus;
 use crowsnest_store::{
     ClusterSnapshot, Enqueued, FindingKey, FindingQuery, ImageQuery, Job, JobId, JobQuery,
     JobState, RegistryId, RepositoryId, Store, TargetKind,
@@ -41,12 +41,11 @@ pub(crate) fn page_response<C: Serialize>(
     let next = next.map(|c| encode_cursor(kind, &c));
     let mut response = Json(json!({"items": items, "next": next})).into_response();
     if let Some(cursor) = next {
-        let mut query: Vec<(String, String)> = url::form_urlencoded::parse(
-            raw_query.unwrap_or("").as_bytes(),
-        )
-        .filter(|(k, _)| k != "cursor")
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
+        let mut query: Vec<(String, String)> =
+            url::form_urlencoded::parse(raw_query.unwrap_or("").as_bytes())
+                .filter(|(k, _)| k != "cursor")
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
         query.push(("cursor".into(), cursor));
         let encoded = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(query)
@@ -95,8 +94,16 @@ pub(crate) async fn metrics(State(state): State<ApiState>) -> Response {
     match store.queue_depth().await {
         Ok(d) => {
             let _ = writeln!(out, "crowsnest_queue_jobs{{state=\"ready\"}} {}", d.ready);
-            let _ = writeln!(out, "crowsnest_queue_jobs{{state=\"delayed\"}} {}", d.delayed);
-            let _ = writeln!(out, "crowsnest_queue_jobs{{state=\"running\"}} {}", d.running);
+            let _ = writeln!(
+                out,
+                "crowsnest_queue_jobs{{state=\"delayed\"}} {}",
+                d.delayed
+            );
+            let _ = writeln!(
+                out,
+                "crowsnest_queue_jobs{{state=\"running\"}} {}",
+                d.running
+            );
         }
         Err(e) => tracing::warn!(error = %e, "metrics: queue depth unavailable"),
     }
@@ -118,7 +125,10 @@ pub(crate) async fn metrics(State(state): State<ApiState>) -> Response {
     out.push_str("# HELP crowsnest_store_up Whether the store answers with the expected schema.\n# TYPE crowsnest_store_up gauge\n");
     let _ = writeln!(out, "crowsnest_store_up {}", u8::from(up));
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         out,
     )
         .into_response()
@@ -151,8 +161,10 @@ pub(crate) async fn clusters(
             })
         })
         .collect();
-    let monitoring: Vec<&crowsnest_store::TargetStatus> =
-        targets.iter().filter(|t| t.kind == TargetKind::Cluster).collect();
+    let monitoring: Vec<&crowsnest_store::TargetStatus> = targets
+        .iter()
+        .filter(|t| t.kind == TargetKind::Cluster)
+        .collect();
     Ok(Json(json!({"items": items, "monitoring": monitoring})))
 }
 
@@ -164,7 +176,9 @@ pub(crate) async fn cluster(
     Params::parse(q.as_deref(), &[])?;
     let clusters = state.store().clusters().await?;
     let Some(c) = clusters.iter().find(|c| c.cluster_id == cluster) else {
-        return Err(HttpError::not_found(format!("no snapshot of cluster {cluster:?}")));
+        return Err(HttpError::not_found(format!(
+            "no snapshot of cluster {cluster:?}"
+        )));
     };
     Ok(Json(json!({
         "clusterId": c.cluster_id,
@@ -191,7 +205,13 @@ pub(crate) async fn snapshots(
             json!({"id": s.id, "clusterId": s.cluster_id, "takenAt": rfc3339(s.taken), "status": s.status})
         })
         .collect();
-    Ok(page_response("/api/v1/snapshots", q.as_deref(), "snapshots", items, page.next))
+    Ok(page_response(
+        "/api/v1/snapshots",
+        q.as_deref(),
+        "snapshots",
+        items,
+        page.next,
+    ))
 }
 
 fn snapshot_id(text: &str) -> HttpResult<i64> {
@@ -232,7 +252,9 @@ pub(crate) async fn snapshot_diff(
 ) -> HttpResult<Json<Value>> {
     let p = Params::parse(q.as_deref(), &["from", "to"])?;
     let (Some(from), Some(to)) = (p.text("from"), p.text("to")) else {
-        return Err(HttpError::bad_request("give both from=<snapshot id> and to=<snapshot id>"));
+        return Err(HttpError::bad_request(
+            "give both from=<snapshot id> and to=<snapshot id>",
+        ));
     };
     let (from, to) = (snapshot_id(from)?, snapshot_id(to)?);
     let decode = |id: i64, s: ClusterSnapshot| {
@@ -248,7 +270,9 @@ pub(crate) async fn snapshot_diff(
     let new = decode(to, load_snapshot(&state, to).await?)?;
     let diff = tokio::task::spawn_blocking(move || crowsnest_discover::diff::diff(&old, &new))
         .await
-        .map_err(|e| HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+        .map_err(|e| {
+            HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        })?;
     Ok(Json(json!({"from": from, "to": to, "diff": diff})))
 }
 
@@ -272,8 +296,10 @@ pub(crate) async fn registries(
             })
         })
         .collect();
-    let monitoring: Vec<&crowsnest_store::TargetStatus> =
-        targets.iter().filter(|t| t.kind == TargetKind::Registry).collect();
+    let monitoring: Vec<&crowsnest_store::TargetStatus> = targets
+        .iter()
+        .filter(|t| t.kind == TargetKind::Registry)
+        .collect();
     Ok(Json(json!({"items": items, "monitoring": monitoring})))
 }
 
@@ -335,7 +361,13 @@ pub(crate) async fn images(
             })
         })
         .collect();
-    Ok(page_response("/api/v1/images", q.as_deref(), "images", items, page.next))
+    Ok(page_response(
+        "/api/v1/images",
+        q.as_deref(),
+        "images",
+        items,
+        page.next,
+    ))
 }
 
 pub(crate) async fn image(
@@ -403,9 +435,14 @@ pub(crate) async fn sbom(
     };
     // The inventory the latest assessment used; an image not yet assessed has no SBOM.
     let Some(assessment) = store.assessment(&digest).await? else {
-        return Err(HttpError::not_found(format!("image {digest} has not been inventoried yet")));
+        return Err(HttpError::not_found(format!(
+            "image {digest} has not been inventoried yet"
+        )));
     };
-    let Some(inventory) = store.inventory(&digest, &assessment.cataloger_version).await? else {
+    let Some(inventory) = store
+        .inventory(&digest, &assessment.cataloger_version)
+        .await?
+    else {
         return Err(HttpError::not_found(format!("no inventory of {digest}")));
     };
     let name = details
@@ -438,21 +475,41 @@ pub(crate) async fn sbom(
         &catalog,
         &crowsnest_report::DocumentOptions::default(),
     );
-    Ok(([(header::CONTENT_TYPE, "application/vnd.cyclonedx+json; version=1.6")], text).into_response())
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/vnd.cyclonedx+json; version=1.6",
+        )],
+        text,
+    )
+        .into_response())
 }
 
 // --- findings ----------------------------------------------------------------------------
 
 pub(crate) const FINDING_PARAMS: &[&str] = &[
-    "severity", "fixStatus", "kev", "exploit", "package", "cve", "image", "namespace", "cluster",
-    "limit", "cursor",
+    "severity",
+    "fixStatus",
+    "kev",
+    "exploit",
+    "package",
+    "cve",
+    "image",
+    "namespace",
+    "cluster",
+    "limit",
+    "cursor",
 ];
 
 pub(crate) fn finding_query(p: &Params) -> HttpResult<FindingQuery> {
     let severities = p
         .parsed("severity", |v| {
             v.split(',')
-                .map(|s| s.trim().parse::<Severity>().map_err(|_| format!("unknown severity {s:?}")))
+                .map(|s| {
+                    s.trim()
+                        .parse::<Severity>()
+                        .map_err(|_| format!("unknown severity {s:?}"))
+                })
                 .collect::<Result<Vec<_>, _>>()
         })?
         .unwrap_or_default();
@@ -492,7 +549,13 @@ pub(crate) async fn findings(
         .into_iter()
         .map(|f| json!({"image": f.key.digest, "finding": f.finding}))
         .collect();
-    Ok(page_response("/api/v1/findings", q.as_deref(), "findings", items, page.next))
+    Ok(page_response(
+        "/api/v1/findings",
+        q.as_deref(),
+        "findings",
+        items,
+        page.next,
+    ))
 }
 
 // --- settings and status ----------------------------------------------------------------
@@ -500,9 +563,17 @@ pub(crate) async fn findings(
 /// Keys never shown, whatever the caller passed: their values could be credentials.
 fn secret_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    ["password", "secret", "token", "credential", "apikey", "api_key", "private"]
-        .iter()
-        .any(|s| k.contains(s))
+    [
+        "password",
+        "secret",
+        "token",
+        "credential",
+        "apikey",
+        "api_key",
+        "private",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
 }
 
 pub(crate) fn without_secrets(v: &Value) -> Value {
@@ -588,7 +659,13 @@ pub(crate) async fn jobs(
     };
     let page = state.store().jobs(&query).await?;
     let items = page.items.iter().map(job_json).collect();
-    Ok(page_response("/api/v1/jobs", q.as_deref(), "jobs", items, page.next.map(|j| j.0)))
+    Ok(page_response(
+        "/api/v1/jobs",
+        q.as_deref(),
+        "jobs",
+        items,
+        page.next.map(|j| j.0),
+    ))
 }
 
 pub(crate) async fn job(
@@ -621,7 +698,11 @@ pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim() == "application/json"));
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|m| m.trim() == "application/json")
+        });
     if !is_json {
         return Err(HttpError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -672,7 +753,11 @@ pub(crate) fn body_rejection(e: axum::extract::rejection::BytesRejection) -> Htt
         )
     } else {
         HttpError::new(
-            if status.is_client_error() { status } else { StatusCode::BAD_REQUEST },
+            if status.is_client_error() {
+                status
+            } else {
+                StatusCode::BAD_REQUEST
+            },
             "bad_body",
             format!("the request body could not be read: {e}"),
         )
@@ -695,6 +780,9 @@ mod tests {
         for secret in ["hunter2", "REG_PW", "credentials", "s3cret", "tokenFile"] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
-        assert!(shown.contains("reg.example") && shown.contains("127.0.0.1:8080"), "{shown}");
+        assert!(
+            shown.contains("reg.example") && shown.contains("127.0.0.1:8080"),
+            "{shown}"
+        );
     }
 }

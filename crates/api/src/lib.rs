@@ -152,7 +152,8 @@ impl ApiState {
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddr(pub SocketAddr);
 
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>>
+impl
+    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>>
     for ClientAddr
 {
     fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Self {
@@ -177,7 +178,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/findings", get(handlers::findings))
         .route("/assessments", get(defender::assessments))
         .route("/assessments/{digest}", get(defender::assessment))
-        .route("/assessments/{digest}/subAssessments", get(defender::sub_assessments))
+        .route(
+            "/assessments/{digest}/subAssessments",
+            get(defender::sub_assessments),
+        )
         .route("/insights", get(graphs::insights))
         .route("/attack-paths", get(graphs::attack_paths))
         .route("/recommendations", get(graphs::recommendations))
@@ -187,7 +191,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/status", get(handlers::status))
         .route("/jobs", get(handlers::jobs).post(handlers::trigger))
         .route("/jobs/{id}", get(handlers::job))
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ));
     Router::new()
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
@@ -198,7 +205,10 @@ pub fn router(state: ApiState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(etag))
         .layer(middleware::from_fn(uniform_errors))
-        .layer(middleware::from_fn_with_state(state.clone(), metrics::observe))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::observe,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
@@ -211,7 +221,11 @@ async fn method_not_allowed(request: Request) -> HttpError {
     HttpError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
-        format!("{} is not allowed on {}", request.method(), request.uri().path()),
+        format!(
+            "{} is not allowed on {}",
+            request.method(),
+            request.uri().path()
+        ),
     )
 }
 
@@ -282,7 +296,11 @@ async fn etag(request: Request, next: Next) -> Response {
     let matches = if_none_match
         .as_ref()
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim() == "*" || v.split(',').any(|t| t.trim().trim_start_matches("W/") == tag));
+        .is_some_and(|v| {
+            v.trim() == "*"
+                || v.split(',')
+                    .any(|t| t.trim().trim_start_matches("W/") == tag)
+        });
     if matches {
         parts.status = StatusCode::NOT_MODIFIED;
         parts.headers.remove(header::CONTENT_LENGTH);
@@ -387,7 +405,9 @@ pub(crate) async fn store_ready(state: &ApiState) -> Result<i64, String> {
         .map_err(|e| e.to_string())?;
     let latest = crowsnest_store::schema::latest_version();
     if version != latest {
-        return Err(format!("schema at version {version}, this build needs {latest}"));
+        return Err(format!(
+            "schema at version {version}, this build needs {latest}"
+        ));
     }
     Ok(version)
 }

@@ -48,8 +48,16 @@ impl Histogram {
             let n = self.buckets.get(i).copied().unwrap_or(0);
             let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {n}");
         }
-        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", self.count);
-        let braces = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}",
+            self.count
+        );
+        let braces = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
         let _ = writeln!(out, "{name}_sum{braces} {}", self.sum);
         let _ = writeln!(out, "{name}_count{braces} {}", self.count);
     }
@@ -93,10 +101,15 @@ impl Metrics {
 
     /// The process-local series in Prometheus text format.
     pub(crate) fn render(&self, out: &mut String) {
-        out.push_str("# HELP crowsnest_http_requests_total HTTP requests by method, route and status.\n");
+        out.push_str(
+            "# HELP crowsnest_http_requests_total HTTP requests by method, route and status.\n",
+        );
         out.push_str("# TYPE crowsnest_http_requests_total counter\n");
-        for ((method, route, status), n) in
-            self.requests.lock().unwrap_or_else(|p| p.into_inner()).iter()
+        for ((method, route, status), n) in self
+            .requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
         {
             let _ = writeln!(
                 out,
@@ -104,9 +117,16 @@ impl Metrics {
                 escape(route)
             );
         }
-        out.push_str("# HELP crowsnest_http_request_duration_seconds Time to answer HTTP requests.\n");
+        out.push_str(
+            "# HELP crowsnest_http_request_duration_seconds Time to answer HTTP requests.\n",
+        );
         out.push_str("# TYPE crowsnest_http_request_duration_seconds histogram\n");
-        for (route, h) in self.latency.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        for (route, h) in self
+            .latency
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
             h.write(
                 out,
                 "crowsnest_http_request_duration_seconds",
@@ -116,10 +136,12 @@ impl Metrics {
         }
         out.push_str("# HELP crowsnest_scan_duration_seconds Time to scan one image.\n");
         out.push_str("# TYPE crowsnest_scan_duration_seconds histogram\n");
-        self.scans
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .write(out, "crowsnest_scan_duration_seconds", "", SCAN_BUCKETS);
+        self.scans.lock().unwrap_or_else(|p| p.into_inner()).write(
+            out,
+            "crowsnest_scan_duration_seconds",
+            "",
+            SCAN_BUCKETS,
+        );
         out.push_str("# HELP crowsnest_auth_rate_limited_total Requests refused because their client failed authentication too often.\n");
         out.push_str("# TYPE crowsnest_auth_rate_limited_total counter\n");
         let _ = writeln!(
@@ -132,12 +154,18 @@ impl Metrics {
 
 /// A label value as Prometheus text needs it.
 pub(crate) fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// Middleware: counts every request and its latency by route template (never by raw
 /// path, which would make one series per digest).
-pub(crate) async fn observe(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+pub(crate) async fn observe(
+    State(state): State<ApiState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -166,9 +194,18 @@ mod tests {
         m.record_request("GET", "/api/v1/findings", 200, Duration::from_millis(7));
         let mut out = String::new();
         m.render(&mut out);
-        assert!(out.contains("crowsnest_scan_duration_seconds_bucket{le=\"5\"} 1"), "{out}");
-        assert!(out.contains("crowsnest_scan_duration_seconds_bucket{le=\"120\"} 2"), "{out}");
-        assert!(out.contains("crowsnest_scan_duration_seconds_count 2"), "{out}");
+        assert!(
+            out.contains("crowsnest_scan_duration_seconds_bucket{le=\"5\"} 1"),
+            "{out}"
+        );
+        assert!(
+            out.contains("crowsnest_scan_duration_seconds_bucket{le=\"120\"} 2"),
+            "{out}"
+        );
+        assert!(
+            out.contains("crowsnest_scan_duration_seconds_count 2"),
+            "{out}"
+        );
         assert!(out.contains(
             "crowsnest_http_request_duration_seconds_bucket{route=\"/api/v1/findings\",le=\"0.01\"} 1"
         ), "{out}");

@@ -41,8 +41,18 @@ fn object() -> Value {
 
 fn paging() -> Vec<Param> {
     vec![
-        ("limit", "query", "Items per page (1 to 1000, default 100).", json!({"type": "integer", "minimum": 1, "maximum": 1000})),
-        ("cursor", "query", "The `next` value of the previous page (opaque).", string()),
+        (
+            "limit",
+            "query",
+            "Items per page (1 to 1000, default 100).",
+            json!({"type": "integer", "minimum": 1, "maximum": 1000}),
+        ),
+        (
+            "cursor",
+            "query",
+            "The `next` value of the previous page (opaque).",
+            string(),
+        ),
     ]
 }
 
@@ -53,14 +63,49 @@ fn with_paging(mut params: Vec<Param>) -> Vec<Param> {
 
 fn finding_filters() -> Vec<Param> {
     vec![
-        ("severity", "query", "Comma-separated severities: critical, high, medium, low, negligible, unknown.", string()),
-        ("fixStatus", "query", "FixAvailable, NoFixAvailable, WontFix or Unknown.", json!({"type": "string", "enum": ["FixAvailable", "NoFixAvailable", "WontFix", "Unknown"]})),
-        ("kev", "query", "Only findings in (true) or not in (false) CISA KEV.", boolean()),
-        ("exploit", "query", "Only findings with (true) or without (false) a public exploit.", boolean()),
+        (
+            "severity",
+            "query",
+            "Comma-separated severities: critical, high, medium, low, negligible, unknown.",
+            string(),
+        ),
+        (
+            "fixStatus",
+            "query",
+            "FixAvailable, NoFixAvailable, WontFix or Unknown.",
+            json!({"type": "string", "enum": ["FixAvailable", "NoFixAvailable", "WontFix", "Unknown"]}),
+        ),
+        (
+            "kev",
+            "query",
+            "Only findings in (true) or not in (false) CISA KEV.",
+            boolean(),
+        ),
+        (
+            "exploit",
+            "query",
+            "Only findings with (true) or without (false) a public exploit.",
+            boolean(),
+        ),
         ("package", "query", "Exact package name.", string()),
-        ("cve", "query", "Exact vulnerability id (CVE, else the advisory id).", string()),
-        ("namespace", "query", "Images running in this namespace per each cluster's latest snapshot.", string()),
-        ("cluster", "query", "Images running in this cluster (with namespace: in that namespace of it).", string()),
+        (
+            "cve",
+            "query",
+            "Exact vulnerability id (CVE, else the advisory id).",
+            string(),
+        ),
+        (
+            "namespace",
+            "query",
+            "Images running in this namespace per each cluster's latest snapshot.",
+            string(),
+        ),
+        (
+            "cluster",
+            "query",
+            "Images running in this cluster (with namespace: in that namespace of it).",
+            string(),
+        ),
     ]
 }
 
@@ -84,48 +129,262 @@ fn operations() -> Vec<Operation> {
     findings_params.push(("image", "query", "Image manifest digest.", digest()));
     vec![
         open("/healthz", "healthz", "The process is up.", object()),
-        open("/readyz", "readyz", "The store answers and its schema is current (503 otherwise).", object()),
-        open("/metrics", "metrics", "Prometheus text: request counts and latency, scan durations, queue depth, feed age, findings by severity.", string()),
+        open(
+            "/readyz",
+            "readyz",
+            "The store answers and its schema is current (503 otherwise).",
+            object(),
+        ),
+        open(
+            "/metrics",
+            "metrics",
+            "Prometheus text: request counts and latency, scan durations, queue depth, feed age, findings by severity.",
+            string(),
+        ),
         open("/openapi.json", "openapi", "This document.", object()),
-        op("/api/v1/clusters", "get", "listClusters", "Clusters with a snapshot, and the monitoring status of configured clusters.", vec![], object()),
-        op("/api/v1/clusters/{cluster}", "get", "getCluster", "One cluster's latest snapshot summary.", vec![("cluster", "path", "Cluster id.", string())], object()),
-        op("/api/v1/snapshots", "get", "listSnapshots", "Cluster snapshots, newest first.", with_paging(vec![("cluster", "query", "Only this cluster.", string())]), page()),
-        op("/api/v1/snapshots/diff", "get", "diffSnapshots", "Objects added, removed and changed between two snapshots.", vec![("from", "query", "Older snapshot id.", id()), ("to", "query", "Newer snapshot id.", id())], object()),
-        op("/api/v1/snapshots/{id}", "get", "getSnapshot", "One snapshot with its objects.", vec![("id", "path", "Snapshot id.", id())], object()),
-        op("/api/v1/registries", "get", "listRegistries", "Registries, and the monitoring status of configured registries.", vec![], object()),
-        op("/api/v1/repositories", "get", "listRepositories", "Repositories with their image counts.", vec![("registry", "query", "Only this registry id.", id())], object()),
-        op("/api/v1/images", "get", "listImages", "Images still in a repository, by digest.", with_paging(vec![("registry", "query", "Registry id.", id()), ("repository", "query", "Repository id.", id())]), page()),
-        op("/api/v1/images/{digest}", "get", "getImage", "An image: tags and push time per repository, where it runs, its assessment.", vec![digest_path.clone()], object()),
+        op(
+            "/api/v1/clusters",
+            "get",
+            "listClusters",
+            "Clusters with a snapshot, and the monitoring status of configured clusters.",
+            vec![],
+            object(),
+        ),
+        op(
+            "/api/v1/clusters/{cluster}",
+            "get",
+            "getCluster",
+            "One cluster's latest snapshot summary.",
+            vec![("cluster", "path", "Cluster id.", string())],
+            object(),
+        ),
+        op(
+            "/api/v1/snapshots",
+            "get",
+            "listSnapshots",
+            "Cluster snapshots, newest first.",
+            with_paging(vec![("cluster", "query", "Only this cluster.", string())]),
+            page(),
+        ),
+        op(
+            "/api/v1/snapshots/diff",
+            "get",
+            "diffSnapshots",
+            "Objects added, removed and changed between two snapshots.",
+            vec![
+                ("from", "query", "Older snapshot id.", id()),
+                ("to", "query", "Newer snapshot id.", id()),
+            ],
+            object(),
+        ),
+        op(
+            "/api/v1/snapshots/{id}",
+            "get",
+            "getSnapshot",
+            "One snapshot with its objects.",
+            vec![("id", "path", "Snapshot id.", id())],
+            object(),
+        ),
+        op(
+            "/api/v1/registries",
+            "get",
+            "listRegistries",
+            "Registries, and the monitoring status of configured registries.",
+            vec![],
+            object(),
+        ),
+        op(
+            "/api/v1/repositories",
+            "get",
+            "listRepositories",
+            "Repositories with their image counts.",
+            vec![("registry", "query", "Only this registry id.", id())],
+            object(),
+        ),
+        op(
+            "/api/v1/images",
+            "get",
+            "listImages",
+            "Images still in a repository, by digest.",
+            with_paging(vec![
+                ("registry", "query", "Registry id.", id()),
+                ("repository", "query", "Repository id.", id()),
+            ]),
+            page(),
+        ),
+        op(
+            "/api/v1/images/{digest}",
+            "get",
+            "getImage",
+            "An image: tags and push time per repository, where it runs, its assessment.",
+            vec![digest_path.clone()],
+            object(),
+        ),
         Operation {
-            ok: ("200", json!({"type": "object", "description": "CycloneDX 1.6 JSON"})),
-            ..op("/api/v1/images/{digest}/sbom", "get", "getImageSbom", "The image's SBOM (CycloneDX 1.6) from its stored inventory.", vec![digest_path.clone()], object())
+            ok: (
+                "200",
+                json!({"type": "object", "description": "CycloneDX 1.6 JSON"}),
+            ),
+            ..op(
+                "/api/v1/images/{digest}/sbom",
+                "get",
+                "getImageSbom",
+                "The image's SBOM (CycloneDX 1.6) from its stored inventory.",
+                vec![digest_path.clone()],
+                object(),
+            )
         },
-        op("/api/v1/findings", "get", "listFindings", "Findings of the latest assessments, filtered.", with_paging(findings_params), page()),
-        op("/api/v1/assessments", "get", "listAssessments", "One assessment per image (Healthy, Unhealthy, NotApplicable), Defender-shaped.", paging(), page()),
-        op("/api/v1/assessments/{digest}", "get", "getAssessment", "The assessment of one image.", vec![digest_path.clone()], object()),
-        op("/api/v1/assessments/{digest}/subAssessments", "get", "listSubAssessments", "One sub-assessment per finding (artifactDetails, softwareDetails, vulnerabilityDetails).", with_paging({ let mut p = vec![digest_path.clone()]; p.extend(finding_filters()); p }), page()),
-        op("/api/v1/insights", "get", "listInsights", "Insights of each cluster's security graph.", with_paging(vec![("cluster", "query", "Only this cluster.", string()), ("kind", "query", "Only this insight kind.", string())]), page()),
-        op("/api/v1/attack-paths", "get", "listAttackPaths", "Ranked attack paths with stories, fixes and choke points.", with_paging(vec![("cluster", "query", "Only this cluster.", string()), ("assumeBreach", "query", "Also start from every container.", boolean())]), page()),
-        op("/api/v1/recommendations", "get", "listRecommendations", "Recommendations (vulnerable running containers, images, posture).", with_paging(vec![("cluster", "query", "Only this cluster.", string())]), page()),
-        op("/api/v1/explorer/templates", "get", "listQueryTemplates", "Named explorer queries.", vec![], object()),
+        op(
+            "/api/v1/findings",
+            "get",
+            "listFindings",
+            "Findings of the latest assessments, filtered.",
+            with_paging(findings_params),
+            page(),
+        ),
+        op(
+            "/api/v1/assessments",
+            "get",
+            "listAssessments",
+            "One assessment per image (Healthy, Unhealthy, NotApplicable), Defender-shaped.",
+            paging(),
+            page(),
+        ),
+        op(
+            "/api/v1/assessments/{digest}",
+            "get",
+            "getAssessment",
+            "The assessment of one image.",
+            vec![digest_path.clone()],
+            object(),
+        ),
+        op(
+            "/api/v1/assessments/{digest}/subAssessments",
+            "get",
+            "listSubAssessments",
+            "One sub-assessment per finding (artifactDetails, softwareDetails, vulnerabilityDetails).",
+            with_paging({
+                let mut p = vec![digest_path.clone()];
+                p.extend(finding_filters());
+                p
+            }),
+            page(),
+        ),
+        op(
+            "/api/v1/insights",
+            "get",
+            "listInsights",
+            "Insights of each cluster's security graph.",
+            with_paging(vec![
+                ("cluster", "query", "Only this cluster.", string()),
+                ("kind", "query", "Only this insight kind.", string()),
+            ]),
+            page(),
+        ),
+        op(
+            "/api/v1/attack-paths",
+            "get",
+            "listAttackPaths",
+            "Ranked attack paths with stories, fixes and choke points.",
+            with_paging(vec![
+                ("cluster", "query", "Only this cluster.", string()),
+                (
+                    "assumeBreach",
+                    "query",
+                    "Also start from every container.",
+                    boolean(),
+                ),
+            ]),
+            page(),
+        ),
+        op(
+            "/api/v1/recommendations",
+            "get",
+            "listRecommendations",
+            "Recommendations (vulnerable running containers, images, posture).",
+            with_paging(vec![("cluster", "query", "Only this cluster.", string())]),
+            page(),
+        ),
+        op(
+            "/api/v1/explorer/templates",
+            "get",
+            "listQueryTemplates",
+            "Named explorer queries.",
+            vec![],
+            object(),
+        ),
         Operation {
-            body: Some(json!({"type": "object", "additionalProperties": false, "properties": {
+            body: Some(
+                json!({"type": "object", "additionalProperties": false, "properties": {
                 "query": {"type": "string", "description": "openCypher subset (docs/query.md)"},
                 "template": {"type": "string"},
-                "cluster": {"type": "string"}}})),
-            ..op("/api/v1/explorer/query", "post", "runQuery", "Runs a query or a template on a cluster's graph (at most 5 s and 1000 rows).", vec![], object())
+                "cluster": {"type": "string"}}}),
+            ),
+            ..op(
+                "/api/v1/explorer/query",
+                "post",
+                "runQuery",
+                "Runs a query or a template on a cluster's graph (at most 5 s and 1000 rows).",
+                vec![],
+                object(),
+            )
         },
-        op("/api/v1/settings", "get", "getSettings", "The effective configuration, without credentials.", vec![], object()),
-        op("/api/v1/status", "get", "getStatus", "Status of every monitored target, queue depth, feed age.", vec![], object()),
-        op("/api/v1/jobs", "get", "listJobs", "Jobs, newest first.", with_paging(vec![("state", "query", "queued, running, done or failed.", json!({"type": "string", "enum": ["queued", "running", "done", "failed"]})), ("kind", "query", "Job kind.", string())]), page()),
+        op(
+            "/api/v1/settings",
+            "get",
+            "getSettings",
+            "The effective configuration, without credentials.",
+            vec![],
+            object(),
+        ),
+        op(
+            "/api/v1/status",
+            "get",
+            "getStatus",
+            "Status of every monitored target, queue depth, feed age.",
+            vec![],
+            object(),
+        ),
+        op(
+            "/api/v1/jobs",
+            "get",
+            "listJobs",
+            "Jobs, newest first.",
+            with_paging(vec![
+                (
+                    "state",
+                    "query",
+                    "queued, running, done or failed.",
+                    json!({"type": "string", "enum": ["queued", "running", "done", "failed"]}),
+                ),
+                ("kind", "query", "Job kind.", string()),
+            ]),
+            page(),
+        ),
         Operation {
-            body: Some(json!({"type": "object", "additionalProperties": false, "required": ["kind", "target"], "properties": {
+            body: Some(
+                json!({"type": "object", "additionalProperties": false, "required": ["kind", "target"], "properties": {
                 "kind": {"type": "string", "enum": ["registry-poll", "cluster-snapshot"]},
-                "target": {"type": "string", "description": "Configured registry or cluster"}}})),
+                "target": {"type": "string", "description": "Configured registry or cluster"}}}),
+            ),
             ok: ("202", object()),
-            ..op("/api/v1/jobs", "post", "triggerJob", "Admin: poll a registry or snapshot a cluster now.", vec![], object())
+            ..op(
+                "/api/v1/jobs",
+                "post",
+                "triggerJob",
+                "Admin: poll a registry or snapshot a cluster now.",
+                vec![],
+                object(),
+            )
         },
-        op("/api/v1/jobs/{id}", "get", "getJob", "One job.", vec![("id", "path", "Job id.", id())], object()),
+        op(
+            "/api/v1/jobs/{id}",
+            "get",
+            "getJob",
+            "One job.",
+            vec![("id", "path", "Job id.", id())],
+            object(),
+        ),
     ]
 }
 
@@ -144,15 +403,29 @@ pub fn document() -> Value {
         );
         responses.insert("400".into(), error_response("Malformed request"));
         if o.secured {
-            responses.insert("401".into(), error_response("Missing or unknown bearer token"));
-            responses.insert("403".into(), error_response("The token's role does not allow this"));
-            responses.insert("429".into(), error_response("Too many failed authentications from this client (see Retry-After)"));
+            responses.insert(
+                "401".into(),
+                error_response("Missing or unknown bearer token"),
+            );
+            responses.insert(
+                "403".into(),
+                error_response("The token's role does not allow this"),
+            );
+            responses.insert(
+                "429".into(),
+                error_response(
+                    "Too many failed authentications from this client (see Retry-After)",
+                ),
+            );
         }
         if o.path.contains('{') {
             responses.insert("404".into(), error_response("No such object"));
         }
         if o.method == "get" {
-            responses.insert("304".into(), json!({"description": "Not modified (If-None-Match matched the ETag)"}));
+            responses.insert(
+                "304".into(),
+                json!({"description": "Not modified (If-None-Match matched the ETag)"}),
+            );
         }
         responses.insert("503".into(), error_response("The store is unavailable"));
         let parameters: Vec<Value> = o
@@ -174,7 +447,8 @@ pub fn document() -> Value {
             operation["security"] = json!([]);
         }
         if let Some(body) = o.body {
-            operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": body}}});
+            operation["requestBody"] =
+                json!({"required": true, "content": {"application/json": {"schema": body}}});
         }
         paths
             .entry(o.path)

@@ -129,7 +129,10 @@ mod tests {
         assert!(p.bool("kev").is_err());
         let p = Params::parse(Some("limit=1001"), &["limit"]).unwrap();
         assert!(p.limit().is_err());
-        assert_eq!(Params::parse(None, &["limit"]).unwrap().limit().unwrap(), DEFAULT_LIMIT);
+        assert_eq!(
+            Params::parse(None, &["limit"]).unwrap().limit().unwrap(),
+            DEFAULT_LIMIT
+        );
         assert!(Params::parse(Some(&"a=1&".repeat(5000)), &["a"]).is_err());
     }
 
