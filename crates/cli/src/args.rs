@@ -63,6 +63,10 @@ pub enum Command {
     Insights(GraphArgs),
     /// What to fix: vulnerable running containers (most exposed first), images, and posture, each with the fix.
     Recommendations(GraphArgs),
+    /// Run the continuous assessment service: scheduler, workers and the REST API.
+    Serve(ServeArgs),
+    /// Run job workers only, on the store the configuration names (several processes can share a PostgreSQL store).
+    Worker(WorkerArgs),
 }
 
 #[derive(Args, Debug)]
@@ -391,4 +395,37 @@ pub struct ImageOpts {
     /// Read every layer again instead of reusing cached per-layer results.
     #[arg(long, conflicts_with = "cache_dir")]
     pub no_cache: bool,
+}
+
+/// What `serve` and `worker` share: the configuration file and its overrides.
+#[derive(Args, Debug)]
+pub struct ServiceArgs {
+    /// The configuration file (TOML; see examples/crowsnest.toml and docs/service.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Overrides data_dir (and CROWSNEST_DATA_DIR).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL instead of SQLite; overrides database_url. Prefer CROWSNEST_DATABASE_URL
+    /// for a URL with a password (the command line is visible to other users).
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Jobs run at once in this process; overrides workers.
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub service: ServiceArgs,
+    /// The API's address; overrides listen (default 127.0.0.1:8080, loopback only).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub service: ServiceArgs,
 }

@@ -798,6 +798,61 @@ impl Config {
         Ok(())
     }
 
+    /// The registry with this configured name, or else this host (`host[:port]`, with or
+    /// without a scheme): how an API caller may name it.
+    pub fn registry_by_name_or_url(&self, target: &str) -> Option<&Registry> {
+        let host = target
+            .strip_prefix("https://")
+            .or_else(|| target.strip_prefix("http://"))
+            .unwrap_or(target)
+            .trim_end_matches('/');
+        self.registry(target)
+            .or_else(|| self.registries.iter().find(|r| r.host() == host))
+    }
+
+    /// The effective configuration for the settings page: no credential reference, no
+    /// database password (the URL is shown redacted), no TLS key path.
+    pub fn settings(&self) -> serde_json::Value {
+        let s = &self.schedules;
+        serde_json::json!({
+            "dataDir": self.data_dir,
+            "database": self.database_url.as_ref().map_or_else(|| "sqlite".to_string(), ToString::to_string),
+            "listen": self.listen.to_string(),
+            "workers": self.workers,
+            "tls": self.tls.is_some(),
+            "extensions": {
+                "kubernetesDiscovery": self.extensions.kubernetes_discovery,
+                "registryAssessment": self.extensions.registry_assessment,
+            },
+            "schedules": {
+                "registryPoll": s.registry_poll.to_string(),
+                "feedSync": s.feed_sync.to_string(),
+                "clusterSnapshot": s.cluster_snapshot.to_string(),
+                "reassessWindow": s.reassess_window.to_string(),
+                "retryBase": s.retry_base.to_string(),
+                "retryMax": s.retry_max.to_string(),
+                "jobLease": s.job_lease.to_string(),
+            },
+            "feeds": { "mirror": self.feeds.mirror },
+            "clusters": self.clusters.iter().map(|c| serde_json::json!({
+                "name": c.name,
+                "context": c.context,
+                "inCluster": c.in_cluster,
+                "kubernetesDiscovery": c.discovery_enabled(&self.extensions),
+            })).collect::<Vec<_>>(),
+            "registries": self.registries.iter().map(|r| serde_json::json!({
+                "name": r.name,
+                "url": r.host(),
+                "insecure": r.insecure,
+                "credentialsConfigured": r.credentials.is_some(),
+                "include": r.include.iter().map(Glob::as_str).collect::<Vec<_>>(),
+                "exclude": r.exclude.iter().map(Glob::as_str).collect::<Vec<_>>(),
+                "platform": r.platform.to_string(),
+                "registryAssessment": r.assessment_enabled(&self.extensions),
+            })).collect::<Vec<_>>(),
+        })
+    }
+
     pub fn registry(&self, name: &str) -> Option<&Registry> {
         self.registries.iter().find(|r| r.name == name)
     }
@@ -1011,6 +1066,23 @@ mod tests {
             .apply_env(|v| (v == "CROWSNEST_TLS_CERT").then(|| "/c.pem".to_string()))
             .unwrap_err();
         assert!(e.to_string().contains("CROWSNEST_TLS_KEY"), "{e}");
+    }
+
+    #[test]
+    fn settings_show_no_secret_and_no_credential_reference() {
+        let text = "data_dir = \"/d\"\ndatabase_url = \"postgres://svc:pw-77@db/cn\"\n[tls]\ncert = \"/c\"\nkey = \"/tls-key-path\"\n[[registries]]\nname = \"r\"\nurl = \"https://h:5000\"\ncredentials = \"env:REG_SECRET_VAR\"\n";
+        let c = parse(text).unwrap();
+        let shown = c.settings().to_string();
+        for hidden in ["pw-77", "REG_SECRET_VAR", "tls-key-path"] {
+            assert!(!shown.contains(hidden), "{hidden} in {shown}");
+        }
+        assert!(shown.contains("\"credentialsConfigured\":true"), "{shown}");
+        assert_eq!(
+            c.registry_by_name_or_url("https://h:5000/").unwrap().name,
+            "r"
+        );
+        assert_eq!(c.registry_by_name_or_url("r").unwrap().name, "r");
+        assert!(c.registry_by_name_or_url("other").is_none());
     }
 
     #[test]

@@ -160,21 +160,40 @@ pub async fn run_workers(service: Arc<Service>, workers: usize, shutdown: Cancel
 
 /// Runs the scheduler, `workers` workers and `api` (the REST server, given the service
 /// and the shutdown signal) until `shutdown` is cancelled and all three have stopped.
-pub async fn run_service<A, F>(
+/// When the API fails (it cannot bind its address, say) everything is shut down and its
+/// error returned.
+pub async fn run_service<A, F, E>(
     service: Arc<Service>,
     workers: usize,
     shutdown: CancellationToken,
     api: A,
-) where
+) -> Result<(), E>
+where
     A: FnOnce(Arc<Service>, CancellationToken) -> F,
-    F: Future<Output = ()> + Send + 'static,
+    F: Future<Output = Result<(), E>> + Send + 'static,
+    E: Send + 'static,
 {
     let scheduler = tokio::spawn(scheduler::run(Arc::clone(&service), shutdown.clone()));
-    let api = tokio::spawn(api(Arc::clone(&service), shutdown.clone()));
+    let api = {
+        let served = api(Arc::clone(&service), shutdown.clone());
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let result = served.await;
+            if result.is_err() {
+                shutdown.cancel();
+            }
+            result
+        })
+    };
     run_workers(service, workers, shutdown).await;
-    for (name, task) in [("scheduler", scheduler), ("api", api)] {
-        if let Err(e) = task.await {
-            tracing::error!(error = %e, "the {name} task ended abnormally");
+    if let Err(e) = scheduler.await {
+        tracing::error!(error = %e, "the scheduler task ended abnormally");
+    }
+    match api.await {
+        Ok(result) => result,
+        Err(e) => {
+            tracing::error!(error = %e, "the API task ended abnormally");
+            Ok(())
         }
     }
 }

@@ -7,6 +7,7 @@ mod image;
 mod registry;
 mod sbom;
 mod scan;
+mod serve;
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -44,6 +45,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Command::Paths(args) => graph::paths(args, &global).await,
             Command::Insights(args) => graph::insights(args, &global).await,
             Command::Recommendations(args) => graph::recommendations(args, &global).await,
+            Command::Serve(args) => serve::serve(args, &global).await,
+            Command::Worker(args) => serve::worker(args, &global).await,
         }
     })
 }
