@@ -67,6 +67,29 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run job workers only, on the store the configuration names (several processes can share a PostgreSQL store).
     Worker(WorkerArgs),
+    /// Read-only graph queries (an openCypher subset) or named templates; see docs/query.md.
+    Query(QueryArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct QueryArgs {
+    /// The query, e.g. "MATCH (p:Pod) WHERE has_insight(p, 'exposedToInternet') RETURN p.key".
+    #[arg(value_name = "QUERY", conflicts_with_all = ["template", "list_templates"])]
+    pub query: Option<String>,
+    /// Run a named template instead (see --list-templates).
+    #[arg(long, value_name = "NAME", conflicts_with = "list_templates")]
+    pub template: Option<String>,
+    /// List the named templates and exit.
+    #[arg(long)]
+    pub list_templates: bool,
+    /// Stop a query that runs longer than this (exit 3).
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub timeout: f64,
+    /// Most rows returned; more are cut off with a warning.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_rows: usize,
+    #[command(flatten)]
+    pub graph: GraphArgs,
 }
 
 #[derive(Args, Debug)]

@@ -4,6 +4,7 @@ mod db;
 mod discover;
 mod graph;
 mod image;
+mod query;
 mod registry;
 mod sbom;
 mod scan;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Command::Recommendations(args) => graph::recommendations(args, &global).await,
             Command::Serve(args) => serve::serve(args, &global).await,
             Command::Worker(args) => serve::worker(args, &global).await,
+            Command::Query(args) => query::query(args, &global).await,
         }
     })
 }
