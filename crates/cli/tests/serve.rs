@@ -452,6 +452,7 @@ fn kill_9_of_a_worker_on_postgresql_and_another_worker_finishes_the_job() {
     let psql = |sql: &str| {
         let status = Command::new("psql")
             .args([url.as_str(), "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .env("PGOPTIONS", "-c client_min_messages=warning")
             .stdout(Stdio::null())
             .status()
             .unwrap();
