@@ -36,6 +36,9 @@ mod openapi;
 mod params;
 mod tls;
 
+/// The store crate, for callers (the CLI's token commands) that open the store the API
+/// serves without depending on it themselves.
+pub use crowsnest_store as store;
 pub use error::HttpError;
 pub use metrics::Metrics;
 pub use openapi::document as openapi_document;

@@ -69,6 +69,48 @@ pub enum Command {
     Worker(WorkerArgs),
     /// Read-only graph queries (an openCypher subset) or named templates; see docs/query.md.
     Query(QueryArgs),
+    /// API tokens for `crowsnest serve`: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create a token and print it once (only its SHA-256 is stored).
+    Create(TokenCreateArgs),
+    /// List tokens: name, role, created, last used (never the token).
+    List(TokenStore),
+    /// Revoke a token by name.
+    Revoke(TokenRevokeArgs),
+}
+
+/// The store the tokens live in (the one `serve` uses).
+#[derive(Args, Debug)]
+pub struct TokenStore {
+    /// The service's data directory (the SQLite store is crowsnest.db in it).
+    #[arg(long, env = "CROWSNEST_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The service's PostgreSQL store instead.
+    #[arg(long, env = "CROWSNEST_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct TokenCreateArgs {
+    /// A name for the token (letters, digits, '-', '_', '.').
+    pub name: String,
+    /// read: GET only; admin: also POST (trigger polls and snapshots, explorer queries).
+    #[arg(long, value_name = "read|admin")]
+    pub role: String,
+    #[command(flatten)]
+    pub store: TokenStore,
+}
+
+#[derive(Args, Debug)]
+pub struct TokenRevokeArgs {
+    pub name: String,
+    #[command(flatten)]
+    pub store: TokenStore,
 }
 
 #[derive(Args, Debug)]

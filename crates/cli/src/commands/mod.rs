@@ -9,6 +9,7 @@ mod registry;
 mod sbom;
 mod scan;
 mod serve;
+mod token;
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -49,6 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Command::Serve(args) => serve::serve(args, &global).await,
             Command::Worker(args) => serve::worker(args, &global).await,
             Command::Query(args) => query::query(args, &global).await,
+            Command::Token(command) => token::token(command).await,
         }
     })
 }
