@@ -21,7 +21,10 @@ use crowsnest_store::{
 use serde_json::json;
 
 fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn digest(i: usize) -> Digest {
@@ -67,26 +70,43 @@ fn finding(rng: &mut Rng) -> Finding {
             name: format!("lib{pkg}"),
             version: format!("1.{}.{}", pkg % 7, pkg % 13),
             kind: PackageKind::Deb,
-            purl: format!("pkg:deb/debian/lib{pkg}@1.{}.{}?arch=amd64", pkg % 7, pkg % 13),
+            purl: format!(
+                "pkg:deb/debian/lib{pkg}@1.{}.{}?arch=amd64",
+                pkg % 7,
+                pkg % 13
+            ),
             ecosystem: "Debian:12".into(),
             layer: None,
             matched_source: None,
         },
         installed_version: format!("1.{}.{}", pkg % 7, pkg % 13),
-        fixed_versions: if fix == FixStatus::FixAvailable { vec![format!("1.{}.{}", pkg % 7, pkg % 13 + 1)] } else { vec![] },
+        fixed_versions: if fix == FixStatus::FixAvailable {
+            vec![format!("1.{}.{}", pkg % 7, pkg % 13 + 1)]
+        } else {
+            vec![]
+        },
         fix_status: fix,
         severity,
         severity_source: Some("CVSS_V3".into()),
         cvss: None,
-        summary: Some(format!("A flaw in lib{pkg} allows attackers to do something bad (CVE {cve}).")),
+        summary: Some(format!(
+            "A flaw in lib{pkg} allows attackers to do something bad (CVE {cve})."
+        )),
         references: vec![],
         exploitability: Exploitability {
             in_kev: kev,
             exploit_published: exploit,
-            kev: kev.then(|| KevStatus { date_added: "2024-01-02".into(), due_date: None, ransomware: false }),
+            kev: kev.then(|| KevStatus {
+                date_added: "2024-01-02".into(),
+                due_date: None,
+                ransomware: false,
+            }),
             ..Default::default()
         },
-        priority: Priority { score: rng.below(100) as f64, reasons: vec!["severity".into()] },
+        priority: Priority {
+            score: rng.below(100) as f64,
+            reasons: vec!["severity".into()],
+        },
         advisories: vec![format!("DSA-{cve}")],
     }
 }
@@ -100,31 +120,55 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let (store, backend) = match std::env::var("BENCH_POSTGRES_URL") {
         Ok(url) if !url.is_empty() => {
-            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
             tokio::spawn(conn);
-            client.batch_execute("DROP SCHEMA IF EXISTS api_bench CASCADE").await.unwrap();
-            let options = PgOptions { schema: Some("api_bench".into()), max_connections: 16, ..PgOptions::default() };
-            (AnyStore::Postgres(PgStore::connect(&url, &options).await.unwrap()), "PostgreSQL")
+            client
+                .batch_execute("DROP SCHEMA IF EXISTS api_bench CASCADE")
+                .await
+                .unwrap();
+            let options = PgOptions {
+                schema: Some("api_bench".into()),
+                max_connections: 16,
+                ..PgOptions::default()
+            };
+            (
+                AnyStore::Postgres(PgStore::connect(&url, &options).await.unwrap()),
+                "PostgreSQL",
+            )
         }
-        _ => (AnyStore::Sqlite(SqliteStore::open_dir(dir.path()).await.unwrap()), "SQLite"),
+        _ => (
+            AnyStore::Sqlite(SqliteStore::open_dir(dir.path()).await.unwrap()),
+            "SQLite",
+        ),
     };
     let store = Arc::new(store);
     eprintln!("populating {backend}: {images} images × {per_image} findings");
     let started = Instant::now();
-    let reg = store.upsert_registry("https://registry.bench").await.unwrap();
+    let reg = store
+        .upsert_registry("https://registry.bench")
+        .await
+        .unwrap();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     for i in 0..images {
-        let repo = store.upsert_repository(reg, &format!("team{}/app{}", i % 20, i % 100)).await.unwrap();
+        let repo = store
+            .upsert_repository(reg, &format!("team{}/app{}", i % 20, i % 100))
+            .await
+            .unwrap();
         let d = digest(i + 1);
         store
-            .record_image(repo, &ImageSighting {
-                digest: d.clone(),
-                media_type: "application/vnd.oci.image.manifest.v1+json".into(),
-                platform: Some("linux/amd64".into()),
-                created: None,
-                pushed: Some(time::OffsetDateTime::now_utc()),
-                tags: vec![format!("v{i}")],
-            })
+            .record_image(
+                repo,
+                &ImageSighting {
+                    digest: d.clone(),
+                    media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+                    platform: Some("linux/amd64".into()),
+                    created: None,
+                    pushed: Some(time::OffsetDateTime::now_utc()),
+                    tags: vec![format!("v{i}")],
+                },
+            )
             .await
             .unwrap();
         let inventory = Inventory {
@@ -147,12 +191,15 @@ async fn main() {
         store.put_inventory(&d, &inventory).await.unwrap();
         let findings = (0..per_image).map(|_| finding(&mut rng)).collect();
         store
-            .put_assessment(&d, &Assessment {
-                cataloger_version: "bench".into(),
-                feed_version: "bench".into(),
-                assessed: time::OffsetDateTime::now_utc(),
-                findings,
-            })
+            .put_assessment(
+                &d,
+                &Assessment {
+                    cataloger_version: "bench".into(),
+                    feed_version: "bench".into(),
+                    assessed: time::OffsetDateTime::now_utc(),
+                    findings,
+                },
+            )
             .await
             .unwrap();
         if (i + 1) % 500 == 0 {
@@ -178,39 +225,86 @@ async fn main() {
     eprintln!("populated in {:.1?}", started.elapsed());
 
     let token = auth::generate_token().unwrap();
-    store.create_api_token("bench", TokenRole::Read, &auth::token_hash(&token)).await.unwrap();
+    store
+        .create_api_token("bench", TokenRole::Read, &auth::token_hash(&token))
+        .await
+        .unwrap();
     let state = ApiState::new(Arc::clone(&store), ApiConfig::new(dir.path().to_path_buf()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(crowsnest_api::serve_on(listener, ApiOptions::default(), state, std::future::pending()));
-    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
+    tokio::spawn(crowsnest_api::serve_on(
+        listener,
+        ApiOptions::default(),
+        state,
+        std::future::pending(),
+    ));
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .unwrap();
 
     // A cursor into the middle of the unfiltered list, for the "next page" query.
-    let first: serde_json::Value = client.get(format!("{base}/api/v1/findings?limit=100")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let first: serde_json::Value = client
+        .get(format!("{base}/api/v1/findings?limit=100"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let cursor = first["next"].as_str().unwrap().to_string();
     let kinds: Vec<(&str, String)> = vec![
         ("all, first page", "/api/v1/findings".into()),
-        ("all, next page", format!("/api/v1/findings?cursor={cursor}")),
-        ("severity=critical", "/api/v1/findings?severity=critical".into()),
-        ("severity=critical,high&fixStatus=FixAvailable", "/api/v1/findings?severity=critical,high&fixStatus=FixAvailable".into()),
+        (
+            "all, next page",
+            format!("/api/v1/findings?cursor={cursor}"),
+        ),
+        (
+            "severity=critical",
+            "/api/v1/findings?severity=critical".into(),
+        ),
+        (
+            "severity=critical,high&fixStatus=FixAvailable",
+            "/api/v1/findings?severity=critical,high&fixStatus=FixAvailable".into(),
+        ),
         ("kev=true", "/api/v1/findings?kev=true".into()),
-        ("exploit=true&severity=high", "/api/v1/findings?exploit=true&severity=high".into()),
+        (
+            "exploit=true&severity=high",
+            "/api/v1/findings?exploit=true&severity=high".into(),
+        ),
         ("package=lib1234", "/api/v1/findings?package=lib1234".into()),
-        ("cve=CVE-2019-01234", "/api/v1/findings?cve=CVE-2019-01234".into()),
-        ("image=<digest>", format!("/api/v1/findings?image={}", digest(777))),
+        (
+            "cve=CVE-2019-01234",
+            "/api/v1/findings?cve=CVE-2019-01234".into(),
+        ),
+        (
+            "image=<digest>",
+            format!("/api/v1/findings?image={}", digest(777)),
+        ),
         ("namespace=ns-7", "/api/v1/findings?namespace=ns-7".into()),
-        ("namespace=ns-7&severity=critical", "/api/v1/findings?namespace=ns-7&severity=critical".into()),
+        (
+            "namespace=ns-7&severity=critical",
+            "/api/v1/findings?namespace=ns-7&severity=critical".into(),
+        ),
     ];
     // Warm-up: every query once.
     for (_, path) in &kinds {
-        let r = client.get(format!("{base}{path}")).bearer_auth(&token).send().await.unwrap();
+        let r = client
+            .get(format!("{base}{path}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
         assert!(r.status().is_success(), "{path}: {}", r.status());
     }
     let work: Vec<usize> = (0..requests).map(|i| i % kinds.len()).collect();
     let started = Instant::now();
     let results: Vec<(usize, Duration, bool)> = futures::stream::iter(work)
         .map(|k| {
-            let r = client.get(format!("{base}{}", kinds[k].1)).bearer_auth(&token);
+            let r = client
+                .get(format!("{base}{}", kinds[k].1))
+                .bearer_auth(&token);
             async move {
                 let t = Instant::now();
                 let ok = match r.send().await {
@@ -230,15 +324,33 @@ async fn main() {
         let i = ((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1;
         v[i].as_secs_f64() * 1000.0
     };
-    println!("backend: {backend}; {images} images, {} findings; {requests} requests, {concurrency} concurrent; {:.0} req/s; errors: {errors}", images * per_image, requests as f64 / wall.as_secs_f64());
-    println!("{:<48} {:>9} {:>9}", "query (limit=100)", "p50 ms", "p99 ms");
+    println!(
+        "backend: {backend}; {images} images, {} findings; {requests} requests, {concurrency} concurrent; {:.0} req/s; errors: {errors}",
+        images * per_image,
+        requests as f64 / wall.as_secs_f64()
+    );
+    println!(
+        "{:<48} {:>9} {:>9}",
+        "query (limit=100)", "p50 ms", "p99 ms"
+    );
     for (k, (name, _)) in kinds.iter().enumerate() {
         let times: Vec<Duration> = results.iter().filter(|r| r.0 == k).map(|r| r.1).collect();
-        println!("{:<48} {:>9.1} {:>9.1}", name, pct(times.clone(), 0.5), pct(times, 0.99));
+        println!(
+            "{:<48} {:>9.1} {:>9.1}",
+            name,
+            pct(times.clone(), 0.5),
+            pct(times, 0.99)
+        );
     }
     let all: Vec<Duration> = results.iter().map(|r| r.1).collect();
     let p99 = pct(all.clone(), 0.99);
-    println!("{:<48} {:>9.1} {:>9.1}   target p99 < 50 ms: {}", "all", pct(all, 0.5), p99, if p99 < 50.0 { "met" } else { "NOT met" });
+    println!(
+        "{:<48} {:>9.1} {:>9.1}   target p99 < 50 ms: {}",
+        "all",
+        pct(all, 0.5),
+        p99,
+        if p99 < 50.0 { "met" } else { "NOT met" }
+    );
 }
 
 use futures::StreamExt as _;
