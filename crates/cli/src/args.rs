@@ -124,9 +124,10 @@ pub struct QueryArgs {
     /// List the named templates and exit.
     #[arg(long)]
     pub list_templates: bool,
-    /// Stop a query that runs longer than this (exit 3).
+    /// Stop a query that runs longer than this (exit 3). (`--timeout` is the registry's, for
+    /// --scan-images.)
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
-    pub timeout: f64,
+    pub query_timeout: f64,
     /// Most rows returned; more are cut off with a warning.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub max_rows: usize,

@@ -111,7 +111,7 @@ fn the_deadline_stops_an_exploding_query() {
     let o = run(&[
         "--manifests",
         &scenario(),
-        "--timeout",
+        "--query-timeout",
         "0.2",
         "MATCH (a)-[*1..10]-(b) RETURN count(*)",
     ]);

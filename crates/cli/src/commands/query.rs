@@ -43,13 +43,13 @@ pub async fn query(args: QueryArgs, global: &GlobalArgs) -> anyhow::Result<i32> 
             return Ok(INVALID_QUERY);
         }
     };
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        bail!("--timeout must be a positive number of seconds");
+    if !(args.query_timeout.is_finite() && args.query_timeout > 0.0) {
+        bail!("--query-timeout must be a positive number of seconds");
     }
     let loaded = super::graph::load_graph(&args.graph, global).await?;
     let engine = QueryEngine::new(&loaded.graph).with_findings(&loaded.findings);
     let options = QueryOptions {
-        timeout: Duration::from_secs_f64(args.timeout.min(86_400.0)),
+        timeout: Duration::from_secs_f64(args.query_timeout.min(86_400.0)),
         max_rows: args.max_rows,
         ..QueryOptions::default()
     };
