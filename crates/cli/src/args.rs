@@ -91,7 +91,12 @@ pub struct TokenStore {
     #[arg(long, env = "CROWSNEST_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// The service's PostgreSQL store instead.
-    #[arg(long, env = "CROWSNEST_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "CROWSNEST_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
 }
 

@@ -25,7 +25,7 @@
 //! feed version it was built over: it never re-reads what it has compiled.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crowsnest_model::advisory::Advisory;
 use crowsnest_model::finding::{
@@ -72,7 +72,10 @@ type Compiled = HashMap<String, HashMap<String, Arc<CompiledPackage>>>;
 /// Memory grows with the distinct package names looked up, bounded by the database
 /// (docs/benchmarks.md records the size of a fully loaded index).
 pub struct AdvisoryIndex<S> {
-    source: S,
+    /// Behind a mutex so the index is `Sync` for any `Send` source (a SQLite connection
+    /// is not `Sync`), letting one inventory be matched on several threads; only cold
+    /// lookups take it.
+    source: Mutex<S>,
     packages: RwLock<Compiled>,
     intel: RwLock<HashMap<String, Arc<Intel>>>,
 }
@@ -80,7 +83,7 @@ pub struct AdvisoryIndex<S> {
 impl<S: AdvisorySource> AdvisoryIndex<S> {
     pub fn new(source: S) -> Self {
         AdvisoryIndex {
-            source,
+            source: Mutex::new(source),
             packages: RwLock::new(HashMap::new()),
             intel: RwLock::new(HashMap::new()),
         }
@@ -88,6 +91,8 @@ impl<S: AdvisorySource> AdvisoryIndex<S> {
 
     pub fn into_source(self) -> S {
         self.source
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Compiles the advisories of (`ecosystem`, `name`) now rather than on first use:
@@ -115,10 +120,10 @@ impl<S: AdvisorySource> AdvisoryIndex<S> {
         {
             return Ok(hit.clone());
         }
-        // No lock is held while the source answers and the answer compiles: a slow
+        // No map lock is held while the source answers and the answer compiles: a slow
         // query must not serialise other threads' hits. Two threads may then compile
         // the same key once each; the first insert is kept.
-        let advisories = self.source.advisories_for(ecosystem, name)?;
+        let advisories = lock(&self.source).advisories_for(ecosystem, name)?;
         let compiled = Arc::new(CompiledPackage::compile(ecosystem, name, &advisories));
         Ok(write(&self.packages)
             .entry(ecosystem.to_owned())
@@ -132,7 +137,7 @@ impl<S: AdvisorySource> AdvisoryIndex<S> {
         if let Some(hit) = read(&self.intel).get(cve) {
             return Ok(hit.clone());
         }
-        let found = Arc::new(self.source.intel(cve)?);
+        let found = Arc::new(lock(&self.source).intel(cve)?);
         Ok(write(&self.intel)
             .entry(cve.to_owned())
             .or_insert(found)
@@ -144,6 +149,12 @@ impl<S: AdvisorySource> AdvisoryIndex<S> {
 /// the map itself is still consistent.
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
@@ -212,7 +223,7 @@ pub struct MatchReport {
 /// Matches `packages` (one image's inventory) against the advisories of `index`. OS
 /// packages need `distro`. Findings carry a priority without runtime context; see
 /// [`match_in_context`].
-pub fn match_packages<S: AdvisorySource>(
+pub fn match_packages<S: AdvisorySource + Send>(
     index: &AdvisoryIndex<S>,
     packages: &[Package],
     distro: Option<&Distro>,
@@ -222,17 +233,66 @@ pub fn match_packages<S: AdvisorySource>(
 
 /// [`match_packages`], with the priority raised by what is known about where the image
 /// runs.
-pub fn match_in_context<S: AdvisorySource>(
+pub fn match_in_context<S: AdvisorySource + Send>(
     index: &AdvisoryIndex<S>,
     packages: &[Package],
     distro: Option<&Distro>,
     context: Option<&RuntimeContext>,
 ) -> Result<MatchReport, MatchError<S::Error>> {
     let distro_ecosystem = distro.and_then(Distro::osv_ecosystem);
+    let distro_ecosystem = distro_ecosystem.as_deref();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(packages.len() / PACKAGES_PER_THREAD)
+        .max(1);
+    let mut report = if threads == 1 {
+        match_chunk(index, packages, distro, distro_ecosystem, context)?
+    } else {
+        // Packages are independent: chunks match on their own threads and their reports
+        // are joined in package order, so the result equals the sequential one (the
+        // final sort is stable).
+        let chunk = packages.len().div_ceil(threads);
+        let parts = std::thread::scope(|scope| {
+            let handles: Vec<_> = packages
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || match_chunk(index, part, distro, distro_ecosystem, context))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect::<Vec<_>>()
+        });
+        let mut report = MatchReport::default();
+        for part in parts {
+            let part = part?;
+            report.findings.extend(part.findings);
+            report.problems.extend(part.problems);
+        }
+        report
+    };
+    priority::sort(&mut report.findings);
+    Ok(report)
+}
+
+/// Below this many packages per thread, starting threads costs more than it saves.
+const PACKAGES_PER_THREAD: usize = 128;
+
+/// Matches consecutive packages of one inventory, unsorted.
+fn match_chunk<S: AdvisorySource>(
+    index: &AdvisoryIndex<S>,
+    packages: &[Package],
+    distro: Option<&Distro>,
+    distro_ecosystem: Option<&str>,
+    context: Option<&RuntimeContext>,
+) -> Result<MatchReport, MatchError<S::Error>> {
     let mut report = MatchReport::default();
     for package in packages {
-        let Some(lookups) = lookups(package, distro, distro_ecosystem.as_deref(), &mut report)
-        else {
+        let Some(lookups) = lookups(package, distro, distro_ecosystem, &mut report) else {
             continue;
         };
         let mut compiled = Vec::with_capacity(lookups.len());
@@ -256,7 +316,6 @@ pub fn match_in_context<S: AdvisorySource>(
             report.findings.push(finding);
         }
     }
-    priority::sort(&mut report.findings);
     Ok(report)
 }
 

@@ -385,3 +385,38 @@ fn no_false_positives_and_no_misses_against_the_archives() {
         "{affected_packages} of {checked} affected"
     );
 }
+
+/// A 1,000-package inventory is matched on several threads (when the machine has more
+/// than one core); the result must equal matching each package on its own, in order,
+/// then sorting: the same findings, the same order, the same problems.
+#[test]
+fn threaded_matching_equals_package_by_package() {
+    let inventories = match_db::SyntheticInventories::from_mirror();
+    let packages = inventories.inventory(3);
+    assert!(packages.len() >= 1000);
+    let distro = match_db::SyntheticInventories::distro();
+    let index = AdvisoryIndex::new(DbSource(db()));
+    let whole = match_packages(&index, &packages, Some(&distro)).unwrap();
+
+    let mut one_by_one = MatchReport::default();
+    for p in &packages {
+        let part = match_packages(&index, std::slice::from_ref(p), Some(&distro)).unwrap();
+        one_by_one.findings.extend(part.findings);
+        one_by_one.problems.extend(part.problems);
+    }
+    crowsnest_matcher::priority::sort(&mut one_by_one.findings);
+
+    assert!(
+        whole.findings.len() > 1000,
+        "{} findings",
+        whole.findings.len()
+    );
+    assert_eq!(whole.problems, one_by_one.problems);
+    assert_eq!(whole.findings.len(), one_by_one.findings.len());
+    for (a, b) in whole.findings.iter().zip(&one_by_one.findings) {
+        assert_eq!(
+            serde_json::to_string(a).unwrap(),
+            serde_json::to_string(b).unwrap()
+        );
+    }
+}
