@@ -13,8 +13,9 @@ pub const ERROR: i32 = 3;
 pub const AUTH: i32 = 4;
 pub const NOT_FOUND: i32 = 5;
 
-pub fn init_logging(verbose: u8, json: bool) {
+pub fn init_logging(verbose: u8, json: bool, service: bool) {
     let default = match verbose {
+        0 if service => "info",
         0 => "warn",
         1 => "info,crowsnest=debug",
         _ => "debug",

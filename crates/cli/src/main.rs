@@ -11,7 +11,13 @@ use clap::Parser;
 
 fn main() {
     let cli = args::Cli::parse();
-    exit::init_logging(cli.global.verbose, cli.global.log_json);
+    // The service logs for machines: JSON lines at info by default (a collector reads
+    // them); interactive commands log warnings as text unless asked.
+    let service = matches!(
+        cli.command,
+        args::Command::Serve(_) | args::Command::Worker(_)
+    );
+    exit::init_logging(cli.global.verbose, cli.global.log_json || service, service);
     let code = match commands::run(cli) {
         Ok(code) => code,
         Err(err) => exit::report(&err),

@@ -171,7 +171,7 @@ impl Setup {
     fn start(&self, command: &str, config: &Path, log: &str, extra: &[&str]) -> Guard {
         let log = std::fs::File::create(self.dir.path().join(log)).unwrap();
         let child = Command::new(BIN)
-            .args(["-v", "--log-json", command, "--config"])
+            .args([command, "--config"])
             .arg(config)
             .args(extra)
             .env("HOME", self.dir.path())

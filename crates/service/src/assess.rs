@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// The feeds database as the matcher's advisory source.
-pub struct FeedsSource(AdvisoryDb);
+/// The feeds database as the matcher's advisory source (the one adapter between the two:
+/// the service and the CLI's scans both match through it).
+pub struct FeedsSource(pub AdvisoryDb);
 
 impl AdvisorySource for FeedsSource {
     type Error = DbError;

@@ -4,40 +4,24 @@ use std::io::Write;
 
 use anyhow::{Context, bail};
 use crowsnest_catalog::Inventory;
-use crowsnest_feeds::{AdvisoryDb, DbError};
-use crowsnest_matcher::{AdvisoryIndex, AdvisorySource, Intel, match_packages};
+use crowsnest_feeds::AdvisoryDb;
+use crowsnest_matcher::{AdvisoryIndex, match_packages};
 use crowsnest_model::Severity;
-use crowsnest_model::advisory::Advisory;
 use crowsnest_model::finding::{Finding, FixStatus};
 use crowsnest_report::findings::{self, FindingsReport};
 use crowsnest_report::{DocumentOptions, ImageSubject};
+use crowsnest_service::assess::FeedsSource;
 
 use crate::args::{DbLocation, GlobalArgs, ScanFormat, ScanImageArgs, ScanOpts, ScanSbomArgs};
-
-/// The feeds database seen as the matcher's advisory source.
-pub struct DbSource(AdvisoryDb);
-
-impl AdvisorySource for DbSource {
-    type Error = DbError;
-
-    fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, DbError> {
-        self.0.advisories_for(ecosystem, name)
-    }
-
-    fn intel(&self, cve: &str) -> Result<Intel, DbError> {
-        Ok(Intel {
-            kev: self.0.kev(cve)?,
-            epss: self.0.epss(cve)?,
-            exploits: self.0.exploits(cve)?,
-        })
-    }
-}
 
 /// Feeds older than this are refreshed before a scan (unless --offline).
 const MAX_DB_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// Opens the database, syncing first when it is missing or stale and not offline.
-async fn open_db(opts: &ScanOpts, global: &GlobalArgs) -> anyhow::Result<AdvisoryIndex<DbSource>> {
+async fn open_db(
+    opts: &ScanOpts,
+    global: &GlobalArgs,
+) -> anyhow::Result<AdvisoryIndex<FeedsSource>> {
     open_db_at(&opts.db, opts.offline, global).await
 }
 
@@ -46,7 +30,7 @@ pub async fn open_db_at(
     db: &DbLocation,
     offline: bool,
     global: &GlobalArgs,
-) -> anyhow::Result<AdvisoryIndex<DbSource>> {
+) -> anyhow::Result<AdvisoryIndex<FeedsSource>> {
     let dir = super::db::data_dir(db)?;
     let path = crowsnest_feeds::db_path(&dir);
     let age = std::fs::metadata(&path)
@@ -79,7 +63,7 @@ pub async fn open_db_at(
     }
     let db = AdvisoryDb::open(&path)
         .with_context(|| format!("opening the vulnerability database {}", path.display()))?;
-    Ok(AdvisoryIndex::new(DbSource(db)))
+    Ok(AdvisoryIndex::new(FeedsSource(db)))
 }
 
 fn keep(f: &Finding, opts: &ScanOpts) -> bool {
