@@ -126,10 +126,55 @@ fn layout_digest(fixtures: &Path, image: &str) -> Digest {
         .unwrap()
 }
 
+/// One HTTP/1.1 GET on loopback (the test's own minimal client): status and body.
+fn http_get(port: u16, path: &str, token: Option<&str>) -> (u16, String) {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    // A chunked body arrives as size lines around the data: keep the data.
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let mut out = String::new();
+        let mut rest = body;
+        while let Some((size, tail)) = rest.split_once("\r\n") {
+            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            out.push_str(tail.get(..n).unwrap_or(tail));
+            rest = tail.get(n..).unwrap_or("").trim_start_matches("\r\n");
+        }
+        out
+    } else {
+        body.to_string()
+    };
+    (status, body)
+}
+
 struct Setup {
     dir: tempfile::TempDir,
     fixtures: PathBuf,
     feeds: PathBuf,
+    /// Where `serve` listens (loopback).
+    api_port: u16,
 }
 
 fn setup() -> Option<Setup> {
@@ -138,6 +183,7 @@ fn setup() -> Option<Setup> {
         dir: tempfile::tempdir().unwrap(),
         fixtures,
         feeds: crowsnest_testbed::shared().join("feeds"),
+        api_port: free_port(),
     })
 }
 
@@ -154,7 +200,7 @@ impl Setup {
              [schedules]\nregistry_poll = \"2s\"\nretry_base = \"1s\"\nretry_max = \"4s\"\njob_lease = \"6s\"\n\
              [feeds]\nmirror = {:?}\n",
             self.data_dir(),
-            free_port(),
+            self.api_port,
             self.feeds
         );
         for (name, host) in registries {
@@ -290,6 +336,46 @@ fn serve_assesses_new_images_backs_off_a_dead_registry_and_drops_deleted_images(
         (location.repository.as_str(), location.tags.clone()),
         ("private/web", vec!["1".to_string()])
     );
+
+    // The same findings through the REST API of the running server (a read token minted
+    // with the CLI), and the scan recorded in its metrics.
+    let token = Command::new(BIN)
+        .args(["token", "create", "e2e", "--role", "read", "--data-dir"])
+        .arg(s.data_dir())
+        .output()
+        .unwrap();
+    assert!(
+        token.status.success(),
+        "{}",
+        String::from_utf8_lossy(&token.stderr)
+    );
+    let token = String::from_utf8_lossy(&token.stdout)
+        .split_whitespace()
+        .find(|w| w.starts_with("cn_"))
+        .expect("the token is printed")
+        .to_string();
+    let (status, body) = http_get(
+        s.api_port,
+        &format!("/api/v1/findings?cve=CVE-2021-44228&image={digest}"),
+        Some(&token),
+    );
+    assert_eq!(status, 200, "{body}");
+    let served: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let items = served["items"].as_array().unwrap();
+    assert!(!items.is_empty(), "{body}");
+    assert!(body.contains("log4j-core"), "{body}");
+    let (status, _) = http_get(s.api_port, "/api/v1/findings", None);
+    assert_eq!(status, 401);
+    let (status, metrics) = http_get(s.api_port, "/metrics", None);
+    assert_eq!(status, 200);
+    let scans: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("crowsnest_scan_duration_seconds_count "))
+        .expect("scan duration histogram")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(scans >= 1.0, "{metrics}");
 
     // The dead registry is retried with backoff and its status says so; the good one is
     // healthy.

@@ -34,7 +34,13 @@ pub struct Service {
     pub config: Config,
     /// Shared with the API server.
     pub store: Arc<AnyStore>,
+    /// Told how long each image scan took (pull, inventory, match, store), when someone
+    /// listens: `crowsnest serve` feeds the API's scan-duration metric with it.
+    pub scan_observer: std::sync::OnceLock<ScanObserver>,
 }
+
+/// See [`Service::scan_observer`].
+pub type ScanObserver = Box<dyn Fn(std::time::Duration) + Send + Sync>;
 
 impl Service {
     /// Opens the store the configuration names (PostgreSQL when `database_url` is set,
@@ -57,6 +63,7 @@ impl Service {
         Ok(Service {
             config,
             store: Arc::new(store),
+            scan_observer: std::sync::OnceLock::new(),
         })
     }
 

@@ -87,6 +87,11 @@ async fn api(service: Arc<Service>, shutdown: CancellationToken) -> anyhow::Resu
         ..ApiOptions::default()
     };
     let state = ApiState::new(Arc::clone(&service.store), config);
+    let metrics = state.clone();
+    // Only the first API of a process registers (there is one).
+    let _ = service
+        .scan_observer
+        .set(Box::new(move |took| metrics.metrics().record_scan(took)));
     tracing::info!(listen = %options.listen, tls = options.tls.is_some(), "API listening");
     crowsnest_api::serve(options, state, async move { shutdown.cancelled().await })
         .await

@@ -24,6 +24,7 @@ pub(super) async fn run(
     digest: &Digest,
 ) -> Result<(), JobError> {
     let store = &service.store;
+    let started = std::time::Instant::now();
     // Deleted from every repository since the poll queued it: nothing to show it in.
     if store
         .image(digest)
@@ -48,11 +49,16 @@ pub(super) async fn run(
     })
     .await
     .map_err(|e| JobError::Task(e.to_string()))?;
+    // Pull, inventory and (when the database exists) matching: what a scan costs.
+    if let Some(observe) = service.scan_observer.get() {
+        observe(started.elapsed());
+    }
     match assessed {
         Ok(assessment) => {
             let n = assessment.findings.len();
             store.put_assessment(digest, &assessment).await?;
-            tracing::info!(%digest, repository, findings = n, "image assessed");
+            let took = started.elapsed();
+            tracing::info!(%digest, repository, findings = n, seconds = took.as_secs_f64(), "image assessed");
             Ok(())
         }
         // The inventory is stored; the reassessment after the first sync covers it.
