@@ -37,6 +37,10 @@ pub struct Service {
     /// Told how long each image scan took (pull, inventory, match, store), when someone
     /// listens: `crowsnest serve` feeds the API's scan-duration metric with it.
     pub scan_observer: std::sync::OnceLock<ScanObserver>,
+    /// The advisory index of the current feed version, shared by every scan of this
+    /// process so each package's advisories are compiled once per feed version rather
+    /// than once per image (replaced when a sync swaps in a new database).
+    pub advisories: std::sync::Mutex<Option<Arc<assess::Advisories>>>,
 }
 
 /// See [`Service::scan_observer`].
@@ -64,7 +68,26 @@ impl Service {
             config,
             store: Arc::new(store),
             scan_observer: std::sync::OnceLock::new(),
+            advisories: std::sync::Mutex::new(None),
         })
+    }
+
+    /// The advisory index for the database now in the data directory: the cached one
+    /// while the feed version is unchanged, else a newly opened one.
+    pub fn advisories(&self) -> Result<Arc<assess::Advisories>, assess::AssessError> {
+        let dir = &self.config.data_dir;
+        let version = assess::feed_version(dir)
+            .ok_or_else(|| assess::AssessError::NoDatabase(crowsnest_feeds::db_path(dir)))?;
+        let mut cached = self
+            .advisories
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(current) = cached.as_ref().filter(|a| a.feed_version == version) {
+            return Ok(Arc::clone(current));
+        }
+        let opened = Arc::new(assess::Advisories::open(dir)?);
+        *cached = Some(Arc::clone(&opened));
+        Ok(opened)
     }
 
     /// Where per-layer catalog results are cached (by diffID and cataloger version).

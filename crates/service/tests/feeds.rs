@@ -98,6 +98,7 @@ async fn a_failed_feed_sync_keeps_the_old_database_and_shows_in_the_feeds_status
         config: config(&data, &broken_mirror),
         store: Arc::clone(&good.store),
         scan_observer: std::sync::OnceLock::new(),
+        advisories: std::sync::Mutex::new(None),
     });
     broken.store.enqueue(&jobs::sync_feeds()).await.unwrap();
     work_until(&broken, "the failed sync", || async {

@@ -9,7 +9,6 @@ use time::OffsetDateTime;
 
 use super::{CATALOGER_VERSION, JobError};
 use crate::Service;
-use crate::assess::Advisories;
 
 /// Images read per page while looking for running ones.
 const PAGE: u32 = 500;
@@ -77,8 +76,10 @@ pub(super) async fn reassess(service: &Service) -> Result<(), JobError> {
     // One thread matches everything against one opened database; results come back over
     // a bounded channel and are stored as they arrive.
     let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    // The new feed version's index, kept by the service for the scans that follow.
+    let advisories = service.advisories();
     let matcher = tokio::task::spawn_blocking(move || -> Result<(), crate::assess::AssessError> {
-        let advisories = Advisories::open(&feeds_dir)?;
+        let advisories = advisories?;
         for (digest, inv) in todo {
             let assessment = advisories.assess(&inv)?;
             if tx.blocking_send((digest, assessment)).is_err() {

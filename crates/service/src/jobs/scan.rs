@@ -11,7 +11,7 @@ use crowsnest_store::{Inventory, Store};
 
 use super::JobError;
 use crate::Service;
-use crate::assess::{Advisories, AssessError};
+use crate::assess::AssessError;
 
 /// The cataloger's cache key (`catalog/N`): an image is re-extracted exactly when it has
 /// no inventory under this version.
@@ -42,13 +42,10 @@ pub(super) async fn run(
             inv
         }
     };
-    let feeds_dir = service.config.data_dir.clone();
-    let assessed = tokio::task::spawn_blocking(move || {
-        let advisories = Advisories::open(&feeds_dir)?;
-        advisories.assess(&inventory)
-    })
-    .await
-    .map_err(|e| JobError::Task(e.to_string()))?;
+    let advisories = service.advisories();
+    let assessed = tokio::task::spawn_blocking(move || advisories?.assess(&inventory))
+        .await
+        .map_err(|e| JobError::Task(e.to_string()))?;
     // Pull, inventory and (when the database exists) matching: what a scan costs.
     if let Some(observe) = service.scan_observer.get() {
         observe(started.elapsed());
