@@ -78,6 +78,108 @@ fn running_digests(snapshot: &Snapshot) -> BTreeSet<Digest> {
     out
 }
 
+/// Container images named by tag only (no `@sha256:` and no `imageID`: a kubelet that has
+/// not reported yet, or a cluster without one), as they appear in pod specs.
+fn tagged_references(snapshot: &Snapshot) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for pod in snapshot.objects_of("pods") {
+        let reported = |name: &str| {
+            ["/status/containerStatuses", "/status/initContainerStatuses"]
+                .iter()
+                .filter_map(|p| pod.pointer(p).and_then(Value::as_array))
+                .flatten()
+                .any(|s| {
+                    s.get("name").and_then(Value::as_str) == Some(name)
+                        && s.get("imageID")
+                            .and_then(Value::as_str)
+                            .is_some_and(|id| id.contains("sha256:"))
+                })
+        };
+        for pointer in ["/spec/containers", "/spec/initContainers"] {
+            for c in pod
+                .pointer(pointer)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let name = c.get("name").and_then(Value::as_str).unwrap_or("");
+                if let Some(image) = c.get("image").and_then(Value::as_str)
+                    && !image.contains('@')
+                    && !reported(name)
+                {
+                    out.insert(image.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `host[:port]/repository[:tag]` of a pod's image reference, Docker Hub's defaults
+/// applied (`nginx` is `docker.io/library/nginx:latest`).
+fn split_reference(image: &str) -> Option<(String, String, String)> {
+    let (first, rest) = image.split_once('/').unwrap_or(("", image));
+    let (host, path) = if first.contains(['.', ':']) || first == "localhost" {
+        (first.to_string(), rest.to_string())
+    } else if first.is_empty() {
+        ("docker.io".to_string(), format!("library/{rest}"))
+    } else {
+        ("docker.io".to_string(), image.to_string())
+    };
+    let last_slash = path.rfind('/').map_or(0, |i| i + 1);
+    let (repository, tag) = match path[last_slash..].rfind(':') {
+        Some(i) => (
+            path[..last_slash + i].to_string(),
+            path[last_slash + i + 1..].to_string(),
+        ),
+        None => (path.clone(), "latest".to_string()),
+    };
+    (!repository.is_empty() && !tag.is_empty()).then_some((host, repository, tag))
+}
+
+/// The digest a monitored registry's tag points at now, from the tags the last poll
+/// recorded; `None` when the image is not in a monitored registry.
+async fn digest_of_tag(state: &ApiState, image: &str) -> HttpResult<Option<Digest>> {
+    let Some((host, repository, tag)) = split_reference(image) else {
+        return Ok(None);
+    };
+    let bare = |url: &str| {
+        url.trim_start_matches("https://")
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string()
+    };
+    let store = state.store();
+    let Some(registry) = store
+        .registries()
+        .await?
+        .into_iter()
+        .find(|r| bare(&r.url) == host)
+    else {
+        return Ok(None);
+    };
+    let Some(repo) = store
+        .repositories(Some(registry.id))
+        .await?
+        .into_iter()
+        .find(|r| r.name == repository)
+    else {
+        return Ok(None);
+    };
+    for digest in store.repository_images(repo.id).await? {
+        let tagged = store.image(&digest).await?.is_some_and(|details| {
+            details
+                .locations
+                .iter()
+                .any(|l| l.repository == repository && l.tags.contains(&tag))
+        });
+        if tagged {
+            return Ok(Some(digest));
+        }
+    }
+    Ok(None)
+}
+
 async fn load_cluster(state: &ApiState, cluster: &ClusterSummary) -> HttpResult<Arc<Loaded>> {
     let ttl = state.config().graph_ttl;
     {
@@ -115,6 +217,13 @@ async fn load_cluster(state: &ApiState, cluster: &ClusterSummary) -> HttpResult<
     for digest in running_digests(&snapshot) {
         if let Some(a) = state.store().assessment(&digest).await? {
             findings.insert_digest(&digest.to_string(), a.findings);
+        }
+    }
+    for image in tagged_references(&snapshot) {
+        if let Some(digest) = digest_of_tag(state, &image).await?
+            && let Some(a) = state.store().assessment(&digest).await?
+        {
+            findings.insert_reference(&image, a.findings);
         }
     }
     let cluster_id = cluster.cluster_id.clone();
@@ -365,5 +474,28 @@ pub(crate) async fn query(
             "query_failed",
             format!("the query could not complete within its bounds: {e}"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn references_split_into_host_repository_and_tag() {
+        let split = super::split_reference;
+        let owned = |h: &str, r: &str, t: &str| Some((h.into(), r.into(), t.into()));
+        assert_eq!(
+            split("nginx"),
+            owned("docker.io", "library/nginx", "latest")
+        );
+        assert_eq!(split("org/app:2"), owned("docker.io", "org/app", "2"));
+        assert_eq!(
+            split("127.0.0.1:5000/crowsnest/app-bookworm:1.0"),
+            owned("127.0.0.1:5000", "crowsnest/app-bookworm", "1.0")
+        );
+        assert_eq!(
+            split("registry.test:443/a/b"),
+            owned("registry.test:443", "a/b", "latest")
+        );
+        assert_eq!(split("localhost/x:"), None);
     }
 }

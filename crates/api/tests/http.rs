@@ -404,12 +404,51 @@ macro_rules! both_backends {
 }
 
 both_backends!(
+    tagged_pod_images_join_their_findings,
     every_endpoint,
     authentication_and_roles,
     malformed_input_is_4xx_with_the_error_body,
     thousand_concurrent_reads,
     openapi_describes_every_route,
 );
+
+/// A pod that names its image by tag only (no digest, no `imageID`: a kubelet that has
+/// not reported, or a cluster without one) gets the findings of the digest the registry
+/// poll recorded for that tag; a tag no poll saw gets none.
+async fn tagged_pod_images_join_their_findings(s: Server) {
+    populate(&s.store).await;
+    let tag_only = |name: &str, tag: &str| {
+        let mut p = pod("shop", name, D_WEB, false);
+        p["spec"]["containers"][0]["image"] = json!(format!("registry.test/shop/web:{tag}"));
+        p.as_object_mut().unwrap().remove("status");
+        p
+    };
+    s.store
+        .put_cluster_snapshot(&snapshot(
+            vec![tag_only("web", "1"), tag_only("stale", "9")],
+            time::macros::datetime!(2024-06-03 12:00 UTC),
+        ))
+        .await
+        .unwrap();
+    let (st, v) = s
+        .get("/api/v1/insights?cluster=prod&kind=exploitableVulnerabilities")
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let subjects: Vec<String> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.to_string())
+        .collect();
+    assert!(
+        subjects.iter().any(|i| i.contains("shop/web")),
+        "the tagged web pod has the KEV findings of its digest: {v}"
+    );
+    assert!(
+        !subjects.iter().any(|i| i.contains("shop/stale")),
+        "a tag no poll recorded joins nothing: {v}"
+    );
+}
 
 async fn every_endpoint(s: Server) {
     let (first, second) = populate(&s.store).await;
