@@ -596,3 +596,90 @@ fn kill_9_of_a_worker_on_postgresql_and_another_worker_finishes_the_job() {
     assert!(wait_exit(&mut second, Duration::from_secs(40)).success());
     psql(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
 }
+
+/// Cluster monitoring: a snapshot of the test bed's real kube-apiserver is taken with the
+/// read-only identity and stored, while a cluster whose API server is a closed port is
+/// retried with backoff and shown failing in its status.
+#[test]
+fn serve_snapshots_a_live_cluster_and_backs_off_an_unreachable_one() {
+    let Some(s) = setup() else { return };
+    let Some(reader) = crowsnest_testbed::path("CROWSNEST_TEST_KUBECONFIG_READER") else {
+        return;
+    };
+    let dead_port = free_port();
+    let dead = s.dir.path().join("dead.kubeconfig");
+    std::fs::write(
+        &dead,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: dead\n\
+             clusters: [{{name: dead, cluster: {{server: \"https://127.0.0.1:{dead_port}\"}}}}]\n\
+             users: [{{name: nobody, user: {{token: not-a-token}}}}]\n\
+             contexts: [{{name: dead, context: {{cluster: dead, user: nobody}}}}]\n"
+        ),
+    )
+    .unwrap();
+    let config = s.config(&[]);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "[[clusters]]\nname = \"live\"\nkubeconfig = {reader:?}\n\
+         [[clusters]]\nname = \"dead\"\nkubeconfig = {dead:?}\n"
+    ));
+    std::fs::write(&config, text).unwrap();
+    let mut server = s.start("serve", &config, "serve.log", &[]);
+    let rt = rt();
+
+    let snapshot = wait_for(
+        "a snapshot of the live cluster",
+        Duration::from_secs(120),
+        || {
+            rt.block_on(async {
+                sqlite(&s.data_dir())
+                    .await
+                    .latest_cluster_snapshot("live")
+                    .await
+                    .unwrap()
+            })
+        },
+    );
+    assert_eq!(snapshot.status, "ok", "{:?}", snapshot.snapshot["gaps"]);
+    let objects = &snapshot.snapshot["objects"];
+    for kind in ["namespaces", "clusterroles", "serviceaccounts"] {
+        assert!(
+            objects[kind].as_array().is_some_and(|a| !a.is_empty()),
+            "no {kind} in the stored snapshot"
+        );
+    }
+    let dead_status = wait_for(
+        "two failures of the unreachable cluster",
+        Duration::from_secs(90),
+        || {
+            rt.block_on(async {
+                sqlite(&s.data_dir())
+                    .await
+                    .target_statuses()
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .find(|t| t.kind == TargetKind::Cluster && t.id == "dead")
+                    .filter(|t| t.consecutive_failures >= 2)
+            })
+        },
+    );
+    assert!(dead_status.last_success.is_none(), "{dead_status:?}");
+    assert!(dead_status.next_attempt > dead_status.last_attempt);
+    assert!(dead_status.last_error.is_some());
+    assert!(
+        rt.block_on(async {
+            sqlite(&s.data_dir())
+                .await
+                .latest_cluster_snapshot("dead")
+                .await
+                .unwrap()
+        })
+        .is_none_or(|snap| snap.status != "ok"),
+        "the unreachable cluster has no good snapshot"
+    );
+    sigterm(&server.0);
+    let status = wait_exit(&mut server, Duration::from_secs(40));
+    assert!(status.success(), "{}", s.log("serve.log"));
+}
