@@ -3,9 +3,11 @@
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_crowsnest");
+mod common;
+
+use common::{BIN, run, text};
 
 struct Bed {
     registry: String,
@@ -37,22 +39,6 @@ impl Bed {
             .unwrap()
             .to_string()
     }
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("CROWSNEST_CREDS")
-        .env("HOME", std::env::temp_dir())
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
 }
 
 #[test]

@@ -10,7 +10,7 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_crowsnest");
+mod common;
 
 struct Bed {
     kubectl: String,
@@ -118,17 +118,9 @@ fn web_pod(registry: &str, namespace: &str) -> String {
 }
 
 fn crowsnest(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .env_remove("CROWSNEST_CREDS")
-        .env("HOME", std::env::temp_dir())
-        .output()
-        .expect("crowsnest runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let out = common::run(args);
+    let (stdout, stderr) = common::text(&out);
+    (out.status.code().unwrap_or(-1), stdout, stderr)
 }
 
 #[test]

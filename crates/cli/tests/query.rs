@@ -2,9 +2,11 @@
 //! the exit code of an invalid query, and the deadline.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_crowsnest");
+mod common;
+
+use common::text;
 
 fn scenario() -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -13,20 +15,9 @@ fn scenario() -> String {
         .to_string()
 }
 
+/// `crowsnest query ARGS…`.
 fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("query")
-        .args(args)
-        .env("HOME", std::env::temp_dir())
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    common::run(&[&["query"], args].concat())
 }
 
 #[test]
