@@ -69,13 +69,19 @@ fetch_verified() {
     return 0
   fi
   mkdir -p "$(dirname "$dest")"
-  bounded 300 curl -fsSL --retry 3 -o "$dest.part" "$url"
-  if ! echo "$sum  $dest.part" | $tool -c --status; then
-    echo "checksum mismatch for $url (expected $sum)" >&2
-    rm -f "$dest.part"
+  # A part file of its own, so concurrent fetches of the same file never share one.
+  local part
+  part="$(mktemp "$dest.part.XXXXXX")"
+  if ! bounded 300 curl -fsSL --retry 3 -o "$part" "$url"; then
+    rm -f "$part"
     return 1
   fi
-  mv "$dest.part" "$dest"
+  if ! echo "$sum  $part" | $tool -c --status; then
+    echo "checksum mismatch for $url (expected $sum)" >&2
+    rm -f "$part"
+    return 1
+  fi
+  mv "$part" "$dest"
 }
 
 # wait_http URL SECONDS CURL-ARGS...: waits until URL answers with any HTTP status.
@@ -96,18 +102,6 @@ wait_http() {
 # A free TCP port on 127.0.0.1 (the kernel picks it; the server binds it right after).
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Installs a cargo tool at a pinned version into the cache. Unlike lib.sh's cargo_tool it
-# does not ask the tool for its version (cargo-auditable and rust-audit-info have no
-# --version): cargo install's own record in .crates2.json says what is installed.
-cargo_tool_pinned() {
-  local name="$1" version="$2"
-  if ! grep -q "\"$name $version (" "$CROWSNEST_CACHE/.crates2.json" 2>/dev/null ||
-    [ ! -x "$CROWSNEST_CACHE/bin/$name" ]; then
-    log "installing $name $version"
-    bounded 1800 nice -n 10 cargo install --locked --quiet --root "$CROWSNEST_CACHE" "$name@$version"
-  fi
 }
 
 # Removes build directories. A build killed inside in_chroot leaves /proc and /dev bound

@@ -214,3 +214,70 @@ fn corrupt_go_build_info_in_a_real_binary_is_an_error() {
         lang::analyze("/app/bin/goapp", bytes.len() as u64, &mut bytes.as_slice()).unwrap_err();
     assert!(err.starts_with("/app/bin/goapp: Go build info"), "{err}");
 }
+
+/// Two builds of the fixtures started together (as two tests of this file once did) both
+/// succeed and publish one complete fixture: the builder takes a lock per output directory
+/// and renames the finished build into place. Built into a scratch directory so the shared
+/// fixture is not rebuilt; downloads come from the shared cache.
+#[test]
+fn the_fixture_builder_is_safe_to_run_twice_at_once() {
+    let Some(shared) = fixtures() else { return };
+    let scratch = tempfile::tempdir().unwrap();
+    let out = scratch.path().join("lang");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/fixtures/lang");
+    let start = || {
+        Command::new("bash")
+            .arg(&script)
+            .env("CROWSNEST_LANG_FIXTURES", &out)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("bash runs the fixture builder")
+    };
+    let (mut first, mut second) = (start(), start());
+    assert!(first.wait().unwrap().success(), "the first build failed");
+    assert!(second.wait().unwrap().success(), "the second build failed");
+
+    assert_eq!(
+        std::fs::read_to_string(out.join("stamp")).unwrap(),
+        std::fs::read_to_string(shared.join("stamp")).unwrap(),
+        "the finished build carries the recipe's stamp"
+    );
+    let files = |dir: &Path| -> BTreeSet<PathBuf> {
+        walk_files(dir)
+            .into_iter()
+            .map(|p| p.strip_prefix(dir).unwrap().to_path_buf())
+            .collect()
+    };
+    assert_eq!(files(&out), files(&shared), "every file of the fixture is there");
+    // Ground truth that does not depend on where the fixture was built is identical.
+    for truth in ["pip.json", "npm.json", "maven.tsv", "cargo.json"] {
+        assert_eq!(
+            std::fs::read(out.join("truth").join(truth)).unwrap(),
+            std::fs::read(shared.join("truth").join(truth)).unwrap(),
+            "truth/{truth}"
+        );
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(scratch.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "lang" && name != "lang.lock")
+        .collect();
+    assert!(leftovers.is_empty(), "scratch left behind: {leftovers:?}");
+}
+
+/// Every regular file and symlink below `dir`.
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                stack.push(entry.path());
+            } else {
+                found.push(entry.path());
+            }
+        }
+    }
+    found
+}
