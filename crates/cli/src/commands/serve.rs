@@ -81,6 +81,7 @@ async fn api(service: Arc<Service>, shutdown: CancellationToken) -> anyhow::Resu
             .ok_or_else(|| format!("no cluster {target:?} in the configuration")),
     });
     config.trigger = Some(trigger);
+    config.site = Some(Arc::new(crowsnest_console::respond));
     let options = ApiOptions {
         listen: c.listen,
         tls: c.tls.as_ref().map(|t| (t.cert.clone(), t.key.clone())),
