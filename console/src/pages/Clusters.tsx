@@ -1,0 +1,3 @@
+export default function Clusters() {
+  return <h1>Clusters</h1>;
+}

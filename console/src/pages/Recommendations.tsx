@@ -1,0 +1,3 @@
+export default function Recommendations() {
+  return <h1>Recommendations</h1>;
+}
