@@ -44,9 +44,56 @@ function objectName(o: Record<string, unknown>): string {
   return m.namespace ? `${m.namespace}/${m.name}` : String(m.name ?? '?');
 }
 
+function Pairs({ title, map }: { title: string; map: unknown }) {
+  const entries = map && typeof map === 'object' ? Object.entries(map as Record<string, unknown>) : [];
+  return (
+    <>
+      <h4>{title}</h4>
+      {entries.length === 0 ? (
+        <p className="muted">none</p>
+      ) : (
+        <dl className="facts" data-testid={title.toLowerCase()}>
+          {entries.map(([k, v]) => (
+            <div key={k} className="contents">
+              <dt>
+                <Text value={k} max={80} />
+              </dt>
+              <dd>
+                <Text value={v} max={200} />
+              </dd>
+            </div>
+          ))}
+        </dl>
+      )}
+    </>
+  );
+}
+
+/** One object of the snapshot: its labels, annotations and the stored object as text. */
+function ResourceDetail({ object }: { object?: Record<string, unknown> }) {
+  if (!object) return <Empty why="This resource is not in the latest snapshot." />;
+  const meta = (object.metadata ?? {}) as Record<string, unknown>;
+  return (
+    <section aria-labelledby="resource-title" className="panel">
+      <h3 id="resource-title">
+        <Text value={objectName(object)} max={100} />
+      </h3>
+      <Pairs title="Labels" map={meta.labels} />
+      <Pairs title="Annotations" map={meta.annotations} />
+      <details>
+        <summary>Stored object (JSON)</summary>
+        <pre tabIndex={0}>
+          <Text value={JSON.stringify(object, null, 2)} max={20000} />
+        </pre>
+      </details>
+    </section>
+  );
+}
+
 function Resources({ snapshot }: { snapshot: number }) {
   const [params, update] = useUrlState();
   const kind = params.get('kind');
+  const resource = params.get('resource');
   const body = useFetch<SnapshotBody>(`/api/v1/snapshots/${snapshot}`);
   if (body.loading) return <Loading what="the snapshot" />;
   if (body.error !== undefined) return <ErrorState error={body.error} what="snapshot" />;
@@ -59,7 +106,7 @@ function Resources({ snapshot }: { snapshot: number }) {
         <ul className="plain">
           {kinds.map((k) => (
             <li key={k}>
-              <button type="button" className="link-button" aria-pressed={kind === k} onClick={() => update({ kind: k })}>
+              <button type="button" className="link-button" aria-pressed={kind === k} onClick={() => update({ kind: k, resource: null })}>
                 {k}
               </button>{' '}
               <span className="muted">{objects[k].length}</span>
@@ -82,14 +129,22 @@ function Resources({ snapshot }: { snapshot: number }) {
       <div>
         {!kind && <p className="muted">Pick a kind.</p>}
         {kind && (
-          <ul data-testid="resources">
+          <ul data-testid="resources" className="plain">
             {(objects[kind] ?? []).map((o, i) => (
               <li key={i}>
-                <Text value={objectName(o)} max={100} />
+                <button
+                  type="button"
+                  className="link-button"
+                  aria-pressed={resource === objectName(o)}
+                  onClick={() => update({ resource: objectName(o) })}
+                >
+                  <Text value={objectName(o)} max={100} />
+                </button>
               </li>
             ))}
           </ul>
         )}
+        {kind && resource && <ResourceDetail object={(objects[kind] ?? []).find((o) => objectName(o) === resource)} />}
       </div>
     </div>
   );
