@@ -1,4 +1,5 @@
 import { expect, test } from '@playwright/test';
+import { readFileSync } from 'fs';
 import { api, env, forbidDialogs, hasEndpoint, screenshot, signIn } from './helpers';
 
 interface RawPath {
@@ -42,6 +43,15 @@ test('the Log4Shell path is on top, with its steps, evidence and fixes', async (
   await expect(page.getByRole('list', { name: 'Steps' })).toContainText('CVE-2021-44228');
   await expect(page.getByRole('img', { name: /Attack path graph/ })).toBeVisible();
   await screenshot(page, 'attack-path');
+
+  // The one-file report: masked by default, no script, every step.
+  const [report] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download report (HTML)' }).click()]);
+  const html = readFileSync(await report.path(), 'utf8');
+  expect(html).not.toMatch(/<script|<link|src=/i);
+  expect((html.match(/<b>Step \d+:<\/b>/g) ?? []).length).toBe(top.steps.length);
+  const target = top.target.slice(top.target.indexOf(':') + 1);
+  expect(html).not.toContain(target);
+  expect(html).toContain('CVE-2021-44228');
 });
 
 test('keyboard only: from the list to a path, through its steps to the side panel', async ({ page }) => {

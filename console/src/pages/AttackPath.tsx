@@ -1,11 +1,12 @@
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { Page } from '../api';
 import { CutSimulator } from '../components/CutSimulator';
 import { GraphCanvas, GraphEdge, GraphNode } from '../components/GraphCanvas';
 import { Empty, ErrorState, Loading } from '../components/State';
 import { Text } from '../components/Text';
-import { useFetch, useUrlState } from '../hooks';
+import { download, useFetch, useUrlState } from '../hooks';
+import { pathReport } from '../report';
 import { AttackPath as Path, normalisePath, pathNodes, pathsUrl, Remediation, riskFactors, Step, TARGET_KINDS } from '../paths';
 
 function kindOf(key: string): string {
@@ -97,6 +98,7 @@ export default function AttackPathPage() {
     return { nodes, edges };
   }, [path]);
   const selected = params.get('node') ?? path?.entry ?? null;
+  const [mask, setMask] = useState(true);
 
   if (fetched.loading) return <Loading what="the attack path" />;
   if (fetched.error !== undefined) return <ErrorState error={fetched.error} what="attack paths" />;
@@ -138,6 +140,18 @@ export default function AttackPathPage() {
       <p className="story">
         <Text value={path.story} max={600} />
       </p>
+      <div className="toolbar">
+        <label className="check">
+          <input type="checkbox" checked={mask} onChange={(e) => setMask(e.target.checked)} />
+          Mask names in the report
+        </label>
+        <button
+          type="button"
+          onClick={() => download(`attack-path-${cluster}-${rank}.html`, 'text/html', pathReport(path, mask))}
+        >
+          Download report (HTML)
+        </button>
+      </div>
       <div className="path-view">
         <GraphCanvas
           nodes={graph.nodes}
