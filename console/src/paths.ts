@@ -132,6 +132,6 @@ export const TARGET_KINDS: Record<string, string> = {
   secrets: 'secrets',
 };
 
-export function pathsUrl(cluster: string | null, assumeBreach: boolean): string {
-  return `/api/v1/attack-paths${query({ cluster, assumeBreach: assumeBreach || undefined, limit: 1000 })}`;
+export function pathsUrl(cluster: string | null, assumeBreach: boolean, snapshot: string | null = null): string {
+  return `/api/v1/attack-paths${query({ cluster, assumeBreach: assumeBreach || undefined, snapshot, limit: 1000 })}`;
 }

@@ -85,7 +85,7 @@ export default function AttackPathPage() {
   const { cluster = '', index = '1' } = useParams();
   const [params, update] = useUrlState();
   const assumeBreach = params.get('assumeBreach') === 'true';
-  const fetched = useFetch<Page<Record<string, unknown>>>(pathsUrl(cluster, assumeBreach));
+  const fetched = useFetch<Page<Record<string, unknown>>>(pathsUrl(cluster, assumeBreach, params.get('snapshot')));
   const rank = Number(index);
   const path = useMemo(() => {
     const raw = fetched.data?.items[rank - 1];

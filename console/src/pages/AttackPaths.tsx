@@ -1,14 +1,15 @@
 import { useMemo } from 'react';
 import { Link } from 'react-router-dom';
-import { Page } from '../api';
+import { Page, query } from '../api';
 import { Empty, ErrorState, Loading } from '../components/State';
 import { Text } from '../components/Text';
+import { TimeTravel, unsupported } from '../components/TimeTravel';
 import { useFetch, useUrlState } from '../hooks';
 import { AttackPath, normalisePath, pathsUrl, riskFactors, TARGET_KINDS } from '../paths';
 
 /** A path's deep link: its cluster and its rank among that cluster's paths. */
-export function pathLink(p: AttackPath, rankInCluster: number, assumeBreach: boolean): string {
-  return `/attack-paths/${encodeURIComponent(p.cluster)}/${rankInCluster + 1}${assumeBreach ? '?assumeBreach=true' : ''}`;
+export function pathLink(p: AttackPath, rankInCluster: number, assumeBreach: boolean, snapshot: string | null): string {
+  return `/attack-paths/${encodeURIComponent(p.cluster)}/${rankInCluster + 1}${query({ assumeBreach: assumeBreach || undefined, snapshot })}`;
 }
 
 function ranksInCluster(paths: AttackPath[]): number[] {
@@ -45,7 +46,8 @@ export default function AttackPaths() {
   const target = params.get('target') ?? '';
   const factor = params.get('factor') ?? '';
   const text = params.get('q') ?? '';
-  const fetched = useFetch<Page<Record<string, unknown>>>(pathsUrl(cluster, assumeBreach));
+  const snapshot = cluster ? params.get('snapshot') : null;
+  const fetched = useFetch<Page<Record<string, unknown>>>(pathsUrl(cluster, assumeBreach, snapshot));
   const clusters = useFetch<{ items: { clusterId: string }[] }>('/api/v1/clusters');
   const all = useMemo(() => (fetched.data?.items ?? []).map(normalisePath), [fetched.data]);
   const ranks = useMemo(() => ranksInCluster(all), [all]);
@@ -60,7 +62,7 @@ export default function AttackPaths() {
       <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filter attack paths">
         <label>
           Cluster
-          <select value={cluster ?? ''} onChange={(e) => update({ cluster: e.target.value })}>
+          <select value={cluster ?? ''} onChange={(e) => update({ cluster: e.target.value, snapshot: null })}>
             <option value="">All clusters</option>
             {(clusters.data?.items ?? []).map((c) => (
               <option key={c.clusterId} value={c.clusterId}>
@@ -105,7 +107,18 @@ export default function AttackPaths() {
         </label>
       </form>
       {fetched.loading && <Loading what="attack paths" />}
-      {fetched.error !== undefined && <ErrorState error={fetched.error} what="attack paths" />}
+      {cluster && <TimeTravel cluster={cluster} />}
+      {fetched.error !== undefined &&
+        (snapshot && unsupported(fetched.error) ? (
+          <p className="state unavailable" role="alert">
+            Not available on this server: it serves the attack paths of the latest snapshot only.{' '}
+            <button type="button" className="link-button" onClick={() => update({ snapshot: null })}>
+              Show the latest
+            </button>
+          </p>
+        ) : (
+          <ErrorState error={fetched.error} what="attack paths" />
+        ))}
       {fetched.data && all.length === 0 && (
         <Empty
           why="No attack path reaches a crown jewel (cluster-admin, a node, a sensitive namespace, secrets) from an exposed entry in the latest snapshots."
@@ -134,7 +147,7 @@ export default function AttackPaths() {
                 <td>{i + 1}</td>
                 <td className="num">{p.score.toFixed(1)}</td>
                 <td>
-                  <Link to={pathLink(p, ranks[i], assumeBreach)}>
+                  <Link to={pathLink(p, ranks[i], assumeBreach, snapshot)}>
                     <Text value={p.entry} max={60} />
                   </Link>
                 </td>
