@@ -11,29 +11,44 @@ export function escapeHtml(text: string): string {
   return neutralise(text).replace(/[&<>"']/g, (c) => ESCAPES[c]);
 }
 
-/** Replaces every node key of the path (and its name part) with `kind #n`. */
+/** Image references (`host:port/repo:tag`, `@sha256:…`) and ids (UUIDs, IP:port). */
+const IMAGE_REF = /\b(?:[\w-]+(?:\.[\w-]+)+(?::\d+)?|[\w-]+:\d+)\/[\w./-]+(?::[\w.-]+)?(?:@sha256:[0-9a-f]{64})?/g;
+const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
+
+/**
+ * Masks the path's node keys and names as `kind #n`, image references as `image #n` and
+ * UUIDs as `id #n`. Other names inside evidence (RBAC bindings and roles) stay.
+ */
 function masker(path: AttackPath): (text: string) => string {
   const names = new Map<string, string>();
   const counts = new Map<string, number>();
-  for (const key of pathNodes(path)) {
-    if (names.has(key)) continue;
-    const kind = key.includes(':') ? key.slice(0, key.indexOf(':')) : 'node';
+  const alias = (kind: string) => {
     const n = (counts.get(kind) ?? 0) + 1;
     counts.set(kind, n);
-    names.set(key, `${kind} #${n}`);
+    return `${kind} #${n}`;
+  };
+  for (const key of pathNodes(path)) {
+    if (names.has(key) || !key.includes(':')) continue;
+    const kind = key.slice(0, key.indexOf(':'));
+    const masked = alias(kind);
     const bare = key.slice(key.indexOf(':') + 1);
-    if (bare && bare !== key) {
-      names.set(bare, `${kind} #${n}`);
-      const last = bare.split('/').pop()!;
-      if (last.length > 2) names.set(last, `${kind} #${n}`);
-    }
+    for (const name of [key, bare, bare.split('/').pop()!]) if (name.length > 2 && !names.has(name)) names.set(name, masked);
   }
   // Longest first, so a key is replaced before the name inside it; whole names only
   // (a cluster called "bed" leaves "embedded" alone).
   const order = [...names.keys()].sort((a, b) => b.length - a.length);
   const quote = (k: string) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const pattern = new RegExp(`(?<![\\w.-])(?:${order.map(quote).join('|')})(?![\\w-]|\\.\\w)`, 'g');
-  return (text) => (order.length ? text.replace(pattern, (k) => names.get(k) ?? k) : text);
+  const seen = new Map<string, string>();
+  const once = (kind: string) => (found: string) => {
+    if (!seen.has(found)) seen.set(found, alias(kind));
+    return seen.get(found)!;
+  };
+  return (text) => {
+    let t = text.replace(IMAGE_REF, once('image')).replace(UUID, once('id'));
+    if (order.length) t = t.replace(pattern, (k) => names.get(k) ?? k);
+    return t;
+  };
 }
 
 export function pathReport(path: AttackPath, mask: boolean): string {

@@ -33,7 +33,20 @@ async function bearerSession(token: string): Promise<Session> {
     setCredentials({});
     throw e;
   }
-  return { role: 'unknown', tokenName: 'API token', bearer: true };
+  return { role: await probeRole(), tokenName: 'API token', bearer: true };
+}
+
+/** Without a session endpoint the role is learnt from a request that changes nothing:
+ * an empty job request is refused with 403 for read tokens (before the body is read)
+ * and with 400 for admin tokens (no job kind given). */
+async function probeRole(): Promise<Session['role']> {
+  try {
+    await sendJson('POST', '/api/v1/jobs', {});
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 403) return 'read';
+    if (e instanceof ApiError && e.status === 400) return 'admin';
+  }
+  return 'unknown';
 }
 
 export function SessionProvider({ children }: { children: React.ReactNode }) {

@@ -53,6 +53,8 @@ test.describe('hostile names', () => {
       spec: { containers: [{ name: 'c', image: 'registry.invalid/evil:1' }] },
     };
     kubectl(['create', 'namespace', NS]);
+    // The bed runs no controllers: the namespace's default service account is made here.
+    kubectl(['create', 'serviceaccount', 'default', '-n', NS]);
     kubectl(['apply', '-f', '-'], JSON.stringify(pod));
     await snapshotNow();
   });

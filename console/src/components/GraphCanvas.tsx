@@ -33,12 +33,14 @@ export function GraphCanvas({
   selected,
   onSelect,
   label,
+  direction = 'right',
 }: {
   nodes: GraphNode[];
   edges: GraphEdge[];
   selected?: string | null;
   onSelect?: (id: string) => void;
   label: string;
+  direction?: 'right' | 'down';
 }) {
   const container = useRef<HTMLDivElement>(null);
   const sigma = useRef<Sigma | null>(null);
@@ -54,6 +56,7 @@ export function GraphCanvas({
     const positions = layered(
       nodes.map((n) => n.id),
       edges,
+      direction,
     );
     const dark = window.matchMedia('(prefers-color-scheme: dark)').matches;
     for (const n of nodes) {
@@ -97,7 +100,7 @@ export function GraphCanvas({
       // eslint-disable-next-line react-hooks/set-state-in-effect
       setFailure(String(e));
     }
-  }, [nodes, edges]);
+  }, [nodes, edges, direction]);
 
   useEffect(() => {
     const s = sigma.current;
@@ -116,7 +119,7 @@ export function GraphCanvas({
   }
   return (
     <div
-      className="graph"
+      className={`graph graph-${direction}`}
       ref={container}
       role="img"
       aria-label={`${label}: ${nodes.length} nodes, ${edges.length} edges. The same graph is listed as text on this page.`}

@@ -7,7 +7,13 @@ export interface LayoutEdge {
   target: string;
 }
 
-export function layered(nodes: string[], edges: LayoutEdge[]): Map<string, { x: number; y: number }> {
+/** `right`: layers left to right (wide results); `down`: top to bottom (a path, so the
+ * labels, written horizontally, do not run into each other). */
+export function layered(
+  nodes: string[],
+  edges: LayoutEdge[],
+  direction: 'right' | 'down' = 'right',
+): Map<string, { x: number; y: number }> {
   const out = new Map<string, string[]>();
   const indegree = new Map<string, number>(nodes.map((n) => [n, 0]));
   for (const e of edges) {
@@ -39,7 +45,10 @@ export function layered(nodes: string[], edges: LayoutEdge[]): Map<string, { x: 
   }
   const positions = new Map<string, { x: number; y: number }>();
   for (const [l, members] of byLayer) {
-    members.forEach((n, i) => positions.set(n, { x: l * 10, y: (i - (members.length - 1) / 2) * 6 }));
+    members.forEach((n, i) => {
+      const across = (i - (members.length - 1) / 2) * 6;
+      positions.set(n, direction === 'right' ? { x: l * 10, y: across } : { x: across * 3, y: -l * 10 });
+    });
   }
   return positions;
 }

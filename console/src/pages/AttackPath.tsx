@@ -159,6 +159,7 @@ export default function AttackPathPage() {
           selected={selected}
           onSelect={(id) => update({ node: id })}
           label="Attack path graph"
+          direction="down"
         />
         {selected && <NodePanel path={path} node={selected} />}
       </div>
