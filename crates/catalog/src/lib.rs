@@ -133,6 +133,16 @@ impl Target {
     }
 }
 
+/// Whether two paths go to the same parser. A hard link shares the analysis of the file
+/// it links to only when it sits where that file's parser would have read it too.
+pub(crate) fn same_parser(a: &str, b: &str) -> bool {
+    match (Target::of(a), Target::of(b)) {
+        (Some(x), Some(y)) => x == y,
+        (None, None) => lang::same_target(a, b),
+        _ => false,
+    }
+}
+
 /// The cataloger the layer walker runs: OS detection, OS package databases, and the
 /// language catalogers of [`lang`].
 #[derive(Clone, Copy, Debug, Default)]
