@@ -183,6 +183,11 @@ pub fn inventory(layers: &[LayerContents<Artifact>]) -> Inventory {
         }
     }
 
+    let mut packages = crate::sanitize::packages(packages, &mut unreadable);
+    let mut distro = distro;
+    if let Some(d) = &mut distro {
+        crate::sanitize::distro(d);
+    }
     packages.sort_by(|a, b| {
         (a.kind, &a.name, &a.version, &a.arch, &a.purl)
             .cmp(&(b.kind, &b.name, &b.version, &b.arch, &b.purl))

@@ -17,6 +17,7 @@ pub mod lang;
 mod read;
 pub mod release;
 pub mod rpm;
+mod sanitize;
 
 use std::io::Read;
 
