@@ -82,7 +82,7 @@ mod tests {
             name: name.into(),
             version: version.into(),
             epoch: None,
-            arch: Some("amd\064".into()),
+            arch: Some("amd\u{0}64".into()),
             source: None,
             purl: format!("pkg:deb/debian/{name}@{version}"),
             licenses: vec!["MIT\u{7}".into()],
