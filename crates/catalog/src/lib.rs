@@ -17,6 +17,7 @@ pub mod lang;
 mod read;
 pub mod release;
 pub mod rpm;
+mod sanitize;
 
 use std::io::Read;
 
@@ -130,6 +131,16 @@ impl Target {
             }
         }
         None
+    }
+}
+
+/// Whether two paths go to the same parser. A hard link shares the analysis of the file
+/// it links to only when it sits where that file's parser would have read it too.
+pub(crate) fn same_parser(a: &str, b: &str) -> bool {
+    match (Target::of(a), Target::of(b)) {
+        (Some(x), Some(y)) => x == y,
+        (None, None) => lang::same_target(a, b),
+        _ => false,
     }
 }
 
