@@ -103,6 +103,9 @@ pub struct Config {
     pub clusters: Vec<Cluster>,
     #[serde(default)]
     pub registries: Vec<Registry>,
+    /// What scanning one image may cost (`[scan]`, see [`crate::scan_limits`]).
+    #[serde(default)]
+    pub scan: crate::scan_limits::ScanLimits,
 }
 
 fn default_listen() -> SocketAddr {

@@ -170,14 +170,12 @@ pub fn run<'a>(service: &'a Service, lease: &'a Lease) -> JobFuture<'a> {
             Ok(p) => Box::pin(async move { poll::run(service, &p.registry).await }),
             Err(e) => Box::pin(std::future::ready(Err(e))),
         },
-        SCAN_IMAGE => {
-            match payload::<ScanPayload>(lease) {
-                Ok(p) => Box::pin(async move {
-                    scan::run(service, &p.registry, &p.repository, &p.digest).await
-                }),
-                Err(e) => Box::pin(std::future::ready(Err(e))),
-            }
-        }
+        SCAN_IMAGE => match payload::<ScanPayload>(lease) {
+            Ok(p) => Box::pin(async move {
+                scan::run_limited(service, &p.registry, &p.repository, &p.digest).await
+            }),
+            Err(e) => Box::pin(std::future::ready(Err(e))),
+        },
         SYNC_FEEDS => Box::pin(feeds::sync(service)),
         REASSESS => Box::pin(feeds::reassess(service)),
         SNAPSHOT_CLUSTER => match payload::<ClusterPayload>(lease) {
