@@ -30,7 +30,7 @@ for (const scheme of ['light', 'dark'] as const) {
         // Settle: no loading state left.
         await expect(page.locator('.state.loading')).toHaveCount(0);
         await axe(page);
-        await screenshot(page, `${name}-${scheme}`);
+        await screenshot(page, `${name}-${scheme}`, true);
       });
     }
   });

@@ -74,8 +74,9 @@ export function forbidDialogs(page: Page): void {
   });
 }
 
-export async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: `${env.out}/screenshots/${name}.png`, fullPage: true });
+/** The visible part (what docs/console.md shows), or the whole page. */
+export async function screenshot(page: Page, name: string, fullPage = false): Promise<void> {
+  await page.screenshot({ path: `${env.out}/screenshots/${name}.png`, fullPage });
 }
 
 export async function axe(page: Page): Promise<void> {

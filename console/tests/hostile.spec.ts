@@ -81,9 +81,9 @@ test.describe('hostile names', () => {
     // 10 kB: cut, with the full text one button away.
     const more = annotations.getByRole('button', { name: 'show all 10,240 characters' });
     await expect(more).toBeVisible();
+    await screenshot(page, 'hostile');
     await more.click();
     await expect(annotations).toContainText(HOSTILE.long);
     expect(scripts, 'no CSP violation').toEqual([]);
-    await screenshot(page, 'hostile');
   });
 });

@@ -83,7 +83,12 @@ export function GraphCanvas({
     }
     try {
       const s = new Sigma(graph, container.current, {
-        renderEdgeLabels: edges.length <= 200,
+        // Along a top-to-bottom path the edge labels would run vertically: the steps
+        // list says what each edge is.
+        renderEdgeLabels: direction === 'right' && edges.length <= 200,
+        // Small graphs show every label; large ones let sigma thin them out.
+        labelDensity: nodes.length <= 100 ? 100 : 1,
+        labelGridCellSize: nodes.length <= 100 ? 10 : 100,
         labelColor: { color: dark ? '#e6e9ef' : '#111827' },
         edgeLabelColor: { color: dark ? '#c7cdd8' : '#374151' },
         labelRenderedSizeThreshold: nodes.length > 500 ? 12 : 0,
