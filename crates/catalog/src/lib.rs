@@ -170,9 +170,16 @@ impl LayerAnalyzer for Cataloger {
             Target::Release(file) => release::parse(file, content)
                 .map(|distro| Artifact::Release { file, distro })
                 .map_err(named),
-            Target::DpkgStatus | Target::DpkgStatusD => dpkg::parse_status(content)
-                .map(|(packages, problems)| Artifact::OsPackages { packages, problems })
-                .map_err(named),
+            Target::DpkgStatus | Target::DpkgStatusD => {
+                let kind = if target == Target::DpkgStatus {
+                    dpkg::StatusFile::Status
+                } else {
+                    dpkg::StatusFile::StatusD
+                };
+                dpkg::parse_status(content, kind)
+                    .map(|(packages, problems)| Artifact::OsPackages { packages, problems })
+                    .map_err(named)
+            }
             Target::DpkgList => {
                 let (package, arch) = dpkg::package_of_info_file(path, ".list");
                 dpkg::parse_list(content)
