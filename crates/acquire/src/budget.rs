@@ -32,18 +32,23 @@ pub struct Limits {
     pub max_scan_time: Duration,
 }
 
+impl Limits {
+    /// The defaults, usable in `const` items (`..Limits::DEFAULT`).
+    pub const DEFAULT: Limits = Limits {
+        max_layer_bytes: 32 << 30,
+        max_entries: 2_000_000,
+        max_extension_record: 64 << 10,
+        max_layers: 128,
+        max_image_bytes: 64 << 30,
+        max_image_entries: 4_000_000,
+        max_analyzed_bytes: 8 << 30,
+        max_scan_time: Duration::from_secs(30 * 60),
+    };
+}
+
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_layer_bytes: 32 << 30,
-            max_entries: 2_000_000,
-            max_extension_record: 64 << 10,
-            max_layers: 128,
-            max_image_bytes: 64 << 30,
-            max_image_entries: 4_000_000,
-            max_analyzed_bytes: 8 << 30,
-            max_scan_time: Duration::from_secs(30 * 60),
-        }
+        Limits::DEFAULT
     }
 }
 

@@ -67,12 +67,7 @@ impl LayerCache {
         if file.metadata().ok()?.len() > self.max_entry_bytes() {
             return None;
         }
-        let contents: LayerContents<O> =
-            serde_json::from_reader(std::io::BufReader::new(&file)).ok()?;
-        // A file renamed or edited under another diffID is not trusted.
-        if contents.diff_id != *diff_id {
-            return None;
-        }
+        let contents = decode(std::io::BufReader::new(&file), diff_id)?;
         // Recently used: evicted last. Failing to record it only makes eviction less fair.
         let _ = std::fs::File::options()
             .write(true)
@@ -167,6 +162,21 @@ impl LayerCache {
         }
         Ok(total)
     }
+}
+
+/// Reads one cached result back. The file is not trusted: it must parse, carry the
+/// diffID it is filed under (a file renamed or edited under another diffID is refused),
+/// and its hard links must point at analyses it holds.
+pub fn decode<O: DeserializeOwned>(
+    bytes: impl std::io::Read,
+    diff_id: &Digest,
+) -> Option<LayerContents<O>> {
+    let contents: LayerContents<O> = serde_json::from_reader(bytes).ok()?;
+    let links_ok = contents
+        .hardlinks
+        .iter()
+        .all(|l| l.analyzed < contents.analyzed.len());
+    (contents.diff_id == *diff_id && links_ok).then_some(contents)
 }
 
 fn read_dir_or_empty(dir: &Path) -> std::io::Result<Vec<std::io::Result<std::fs::DirEntry>>> {
