@@ -431,6 +431,7 @@ pub(crate) async fn image(
         "firstSeen": rfc3339(details.first_seen),
         "locations": locations,
         "runningIn": placements,
+        "scanFailure": crate::quarantine::scan_failure(&state, &digest, assessment.is_some()).await?,
         "assessment": assessment,
     })))
 }
@@ -630,6 +631,7 @@ pub(crate) async fn status(
     Ok(Json(json!({
         "targets": targets,
         "queue": {"ready": depth.ready, "delayed": depth.delayed, "running": depth.running},
+        "quarantinedImages": crate::quarantine::list(&state).await?,
         "feedAgeSeconds": feed_age_seconds(&state),
     })))
 }
@@ -744,7 +746,15 @@ pub(crate) async fn trigger(
     let spec = make_job(request.kind, &request.target).map_err(HttpError::not_found)?;
     let outcome = state.store().enqueue(&spec).await?;
     tracing::info!(kind = %spec.kind, key = %spec.key, job = outcome.id().0, "job triggered through the API");
-    Ok((
+    Ok(accepted(&spec, &outcome).into_response())
+}
+
+/// The 202 answer to a request that queued a job (or found it already queued).
+pub(crate) fn accepted(
+    spec: &crowsnest_store::JobSpec,
+    outcome: &Enqueued,
+) -> impl IntoResponse + use<> {
+    (
         StatusCode::ACCEPTED,
         Json(json!({
             "id": outcome.id().0,
@@ -753,7 +763,6 @@ pub(crate) async fn trigger(
             "alreadyActive": matches!(outcome, Enqueued::AlreadyActive(_)),
         })),
     )
-        .into_response())
 }
 
 pub(crate) fn body_rejection(e: axum::extract::rejection::BytesRejection) -> HttpError {

@@ -35,6 +35,7 @@ mod metrics;
 mod openapi;
 mod overview;
 mod params;
+mod quarantine;
 pub mod session;
 mod tls;
 mod tokens;
@@ -91,6 +92,13 @@ pub type TriggerFn =
 pub type SiteFn =
     Arc<dyn Fn(&Method, &str, &axum::http::HeaderMap) -> Option<Response> + Send + Sync + 'static>;
 
+/// Makes the scan job for an image found in `repository` of the registry at
+/// `registry_url` (`POST /api/v1/images/{digest}/retry`); `Err(message)` when that
+/// registry is not configured (answered 404).
+pub type RescanFn = Arc<
+    dyn Fn(&str, &str, &crowsnest_model::Digest) -> Result<JobSpec, String> + Send + Sync + 'static,
+>;
+
 /// What the API serves from, besides the store.
 pub struct ApiConfig {
     /// The data directory (shown by /readyz checks, never served).
@@ -102,6 +110,8 @@ pub struct ApiConfig {
     pub settings: serde_json::Value,
     /// `None`: POST /api/v1/jobs answers 503 (no scheduler in this process).
     pub trigger: Option<TriggerFn>,
+    /// `None`: POST /api/v1/images/{digest}/retry answers 503.
+    pub rescan: Option<RescanFn>,
     /// How long a built security graph is reused before it is rebuilt from the store.
     pub graph_ttl: Duration,
     /// The web console, mounted at `/` (`crowsnest serve` passes the embedded one).
@@ -115,6 +125,7 @@ impl ApiConfig {
             feed_db: None,
             settings: serde_json::Value::Object(Default::default()),
             trigger: None,
+            rescan: None,
             graph_ttl: Duration::from_secs(60),
             site: None,
         }
@@ -196,6 +207,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/images", get(handlers::images))
         .route("/images/{digest}", get(handlers::image))
         .route("/images/{digest}/sbom", get(handlers::sbom))
+        .route("/images/{digest}/retry", post(quarantine::retry))
         .route("/findings", get(handlers::findings))
         .route("/assessments", get(defender::assessments))
         .route("/assessments/{digest}", get(defender::assessment))

@@ -234,6 +234,17 @@ fn operations() -> Vec<Operation> {
                 object(),
             )
         },
+        Operation {
+            ok: ("202", object()),
+            ..op(
+                "/api/v1/images/{digest}/retry",
+                "post",
+                "retryImageScan",
+                "Admin: scan the image again now (lifts the quarantine of an image whose scan failed on every attempt).",
+                vec![digest_path.clone()],
+                object(),
+            )
+        },
         op(
             "/api/v1/findings",
             "get",

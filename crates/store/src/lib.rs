@@ -181,6 +181,14 @@ pub trait Store: Send + Sync {
 
     fn job(&self, id: JobId) -> impl Future<Output = Result<Option<Job>>> + Send;
 
+    /// The newest job of `kind` for `key` that used all its attempts and failed: what
+    /// keeps a failing image from being queued again by every poll.
+    fn last_failed_job(
+        &self,
+        kind: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Job>>> + Send;
+
     fn queue_depth(&self) -> impl Future<Output = Result<QueueDepth>> + Send;
 
     // --- status of monitored targets -------------------------------------------------
@@ -369,6 +377,9 @@ impl Store for AnyStore {
     }
     async fn job(&self, id: JobId) -> Result<Option<Job>> {
         forward!(self, job(id))
+    }
+    async fn last_failed_job(&self, kind: &str, key: &str) -> Result<Option<Job>> {
+        forward!(self, last_failed_job(kind, key))
     }
     async fn queue_depth(&self) -> Result<QueueDepth> {
         forward!(self, queue_depth())

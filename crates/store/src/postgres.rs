@@ -936,6 +936,24 @@ impl Store for PgStore {
         .map(Some)
     }
 
+    async fn last_failed_job(&self, kind: &str, key: &str) -> Result<Option<Job>> {
+        let ctx = || format!("reading the last failed job {kind}/{key}");
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                "SELECT MAX(id) FROM jobs WHERE state = 'failed' AND kind = $1 AND job_key = $2",
+                &[&kind, &key],
+            )
+            .await
+            .map_err(pg(ctx()))?;
+        let id: Option<i64> = get(&row, 0, &ctx())?;
+        match id {
+            Some(id) => self.job(JobId(id)).await,
+            None => Ok(None),
+        }
+    }
+
     async fn queue_depth(&self) -> Result<QueueDepth> {
         let client = self.client().await?;
         let row = client
