@@ -158,9 +158,12 @@ pub(crate) async fn overview(
             "to": latest.id,
             "fromTakenAt": rfc3339(previous.taken),
             "toTakenAt": rfc3339(latest.taken),
-            "added": {"count": diff.added.len(), "ids": ids(&mut diff.added.iter())},
-            "removed": {"count": diff.removed.len(), "ids": ids(&mut diff.removed.iter())},
-            "changed": {"count": diff.changed.len(), "ids": ids(&mut diff.changed.iter().map(|c| &c.object))},
+            "added": diff.added.len(),
+            "removed": diff.removed.len(),
+            "changed": diff.changed.len(),
+            "addedIds": ids(&mut diff.added.iter()),
+            "removedIds": ids(&mut diff.removed.iter()),
+            "changedIds": ids(&mut diff.changed.iter().map(|c| &c.object)),
         }));
     }
 

@@ -31,7 +31,7 @@ fn token_json(t: &ApiToken) -> Value {
         "name": t.name,
         "role": t.role.as_str(),
         "createdAt": rfc3339(t.created),
-        "lastUsed": opt_time(t.last_used),
+        "lastUsedAt": opt_time(t.last_used),
     })
 }
 
