@@ -346,6 +346,7 @@ fn os_package(
         licenses: os.licenses.clone(),
         layer,
         evidence,
+        identity: None,
     }
 }
 
@@ -478,6 +479,7 @@ mod tests {
                 licenses: vec![],
                 layer: None,
                 evidence: vec![evidence.into()],
+                identity: None,
             }],
         })
     }

@@ -14,6 +14,7 @@ pub mod apk;
 pub mod dpkg;
 mod inventory;
 pub mod lang;
+pub mod maven_index;
 mod read;
 pub mod release;
 pub mod rpm;
@@ -31,7 +32,7 @@ pub use release::ReleaseFile;
 /// Version of everything the cataloger outputs. Per-layer results are cached under it, so
 /// bump it whenever any cataloger (here or in [`lang`]) may produce different output for
 /// the same file.
-pub const CATALOG_VERSION: u32 = 1;
+pub const CATALOG_VERSION: u32 = 2;
 
 /// What one analyzed file says about the image.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
