@@ -413,7 +413,13 @@ macro_rules! both_backends {
     )*};
 }
 
+mod console_api;
+use console_api::*;
+
 both_backends!(
+    console_sessions,
+    tokens_and_saved_queries,
+    overview_agrees_with_the_other_endpoints,
     tagged_pod_images_join_their_findings,
     every_endpoint,
     authentication_and_roles,
@@ -1137,6 +1143,12 @@ async fn openapi_describes_every_route(s: Server) {
         "/api/v1/status",
         "/api/v1/jobs",
         "/api/v1/jobs/{id}",
+        "/api/v1/session",
+        "/api/v1/overview",
+        "/api/v1/tokens",
+        "/api/v1/tokens/{name}",
+        "/api/v1/explorer/saved",
+        "/api/v1/explorer/saved/{id}",
     ];
     let mut described: Vec<&str> = paths.keys().map(String::as_str).collect();
     described.sort();
@@ -1163,6 +1175,11 @@ async fn openapi_describes_every_route(s: Server) {
                     .client
                     .post(format!("{}{concrete}", s.base))
                     .json(&json!({})),
+                "patch" => s
+                    .client
+                    .patch(format!("{}{concrete}", s.base))
+                    .json(&json!({})),
+                "delete" => s.client.delete(format!("{}{concrete}", s.base)),
                 other => panic!("unexpected method {other}"),
             };
             let r = request.bearer_auth(&s.admin).send().await.unwrap();

@@ -6,6 +6,8 @@
 //! lease has expired. Connections are pooled; TLS (rustls on aws-lc-rs, with the webpki roots) is used
 //! when the URL's `sslmode` asks for it (`prefer`, the default, tries it first).
 
+mod console;
+
 use std::sync::Arc;
 use std::time::Duration;
 

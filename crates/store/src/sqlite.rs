@@ -5,6 +5,8 @@
 //! takes SQLite's single write lock up front: that serializes claims between threads and
 //! between processes sharing the file (the busy timeout makes the others wait).
 
+mod console;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -81,6 +81,7 @@ async fn api(service: Arc<Service>, shutdown: CancellationToken) -> anyhow::Resu
             .ok_or_else(|| format!("no cluster {target:?} in the configuration")),
     });
     config.trigger = Some(trigger);
+    config.site = Some(Arc::new(crowsnest_console::respond));
     let known = c.clone();
     config.rescan = Some(Arc::new(move |registry_url, repository, digest| {
         known
