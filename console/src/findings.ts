@@ -47,7 +47,8 @@ export function useFindingPages(filterKey: string, filters: URLSearchParams, eag
         let next = cursor;
         let all = rows;
         for (let i = 0; i < pages; i++) {
-          const page = await getJson<Page<FindingRow>>(findingsPath(filters, next));
+          // A small first page shows data soonest; then full pages.
+          const page = await getJson<Page<FindingRow>>(findingsPath(filters, next, all.length === 0 ? 100 : 1000));
           if (mine !== generation.current) return;
           all = all.concat(page.items);
           next = page.next;

@@ -17,8 +17,12 @@ interface Overview {
   findings: { bySeverity: Record<string, number>; exploitable: number; fixable: number; kev: number };
   topPaths: Record<string, unknown>[];
   topChokePoints: { fix: unknown; pathsRemoved: number; fixId?: string }[];
-  changes: { cluster: string; added: number; removed: number; changed: number }[];
+  changes: { cluster: string; from?: number; to?: number; added: Tally; removed: Tally; changed: Tally }[];
 }
+
+/** A change count: a number, or {count, ids} as the console API sends it. */
+type Tally = number | { count: number; ids?: unknown[] };
+const tally = (t: Tally) => (typeof t === 'number' ? t : Number(t?.count ?? 0));
 
 function fixText(f: unknown): string {
   if (f && typeof f === 'object' && 'text' in f) return String((f as { text: unknown }).text);
@@ -156,8 +160,12 @@ function FromOverview({ o }: { o: Overview }) {
           <ul>
             {o.changes.map((c) => (
               <li key={c.cluster}>
-                <Text value={c.cluster} />: {c.added} added, {c.removed} removed, {c.changed} changed{' '}
-                <Link to={`/clusters?cluster=${encodeURIComponent(c.cluster)}&tab=history`}>see the diff</Link>
+                <Text value={c.cluster} />: {tally(c.added)} added, {tally(c.removed)} removed, {tally(c.changed)} changed{' '}
+                <Link
+                  to={`/clusters?cluster=${encodeURIComponent(c.cluster)}&tab=history${c.from && c.to ? `&from=${c.from}&to=${c.to}` : ''}`}
+                >
+                  see the diff
+                </Link>
               </li>
             ))}
           </ul>

@@ -113,7 +113,7 @@ function TargetForm({
 }
 
 function Tokens() {
-  const tokens = useFetch<{ items: { name: string; role: string; createdAt?: string; lastUsedAt?: string | null }[] }>('/api/v1/tokens');
+  const tokens = useFetch<{ items: { name: string; role: string; createdAt?: string; lastUsed?: string | null }[] }>('/api/v1/tokens');
   const [name, setName] = useState('');
   const [role, setRole] = useState('read');
   const [created, setCreated] = useState<string | null>(null);
@@ -142,7 +142,7 @@ function Tokens() {
                 </td>
                 <td>{t.role}</td>
                 <td>{when(t.createdAt)}</td>
-                <td>{when(t.lastUsedAt)}</td>
+                <td>{when(t.lastUsed)}</td>
                 <td>
                   <button
                     type="button"

@@ -80,6 +80,7 @@ fn finding(rng: &mut Rng) -> Finding {
             ecosystem: "Debian:12".into(),
             layer: None,
             matched_source: None,
+            identity: None,
         },
         installed_version: format!("1.{}.{}", pkg % 7, pkg % 13),
         fixed_versions: if fix == FixStatus::FixAvailable {

@@ -222,6 +222,7 @@ fn finding(i: usize, kev: bool) -> Finding {
             ecosystem: "Debian:12".into(),
             layer: None,
             matched_source: None,
+            identity: None,
         },
         installed_version: "1.0".into(),
         fixed_versions: if i.is_multiple_of(3) {
@@ -343,6 +344,7 @@ async fn populate(store: &AnyStore) -> (i64, i64) {
                 licenses: vec!["MIT".into()],
                 layer: None,
                 evidence: vec![],
+                identity: None,
             })
             .collect();
         store

@@ -362,6 +362,7 @@ fn os_package(
         licenses: os.licenses.clone(),
         layer,
         evidence,
+        identity: None,
     }
 }
 
@@ -511,6 +512,7 @@ mod tests {
                 licenses: vec![],
                 layer: None,
                 evidence: vec![evidence.into()],
+                identity: None,
             }],
         })
     }

@@ -14,6 +14,7 @@ pub mod apk;
 pub mod dpkg;
 mod inventory;
 pub mod lang;
+pub mod maven_index;
 mod read;
 pub mod release;
 pub mod rpm;

@@ -478,6 +478,11 @@ pub struct ImageOpts {
     /// Read every layer again instead of reusing cached per-layer results.
     #[arg(long, conflicts_with = "cache_dir")]
     pub no_cache: bool,
+    /// A local SHA-1 → Maven coordinates index (`<sha1> <groupId>:<artifactId>:<version>`
+    /// per line; see docs/inventory.md) naming Java archives that do not declare their
+    /// coordinates. Without one, such coordinates are inferred and marked so.
+    #[arg(long, env = "CROWSNEST_MAVEN_INDEX", value_name = "FILE")]
+    pub maven_index: Option<PathBuf>,
 }
 
 /// What `serve` and `worker` share: the configuration file and its overrides.

@@ -166,6 +166,7 @@ pub(crate) fn package(
         licenses,
         layer: None,
         evidence: vec![evidence],
+        identity: None,
     }
 }
 

@@ -114,6 +114,7 @@ async fn scan_images(
         parallel: None,
         cache_dir: None,
         no_cache: false,
+        maven_index: None,
     };
     for reference in image_references(snapshot) {
         match super::sbom::inventory_image(&reference, &opts, global).await {
@@ -324,6 +325,7 @@ mod tests {
                 ecosystem: "npm".into(),
                 layer: None,
                 matched_source: None,
+                identity: None,
             },
             installed_version: "1.0".into(),
             fixed_versions: vec!["1.3.0".into()],
