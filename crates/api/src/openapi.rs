@@ -1,7 +1,37 @@
 //! The OpenAPI 3.1 document served at /openapi.json, built from one table of operations
 //! so every route is described with its parameters, its security and the error shape.
+//!
+//! The same table is the authorisation policy: each operation states the [`Access`] it
+//! needs (by what it does, not by its HTTP method), the document shows it as
+//! `x-crowsnest-role` and as the security scheme it lists, and the auth middleware
+//! enforces it through [`access`]. A route missing from the table needs an admin token.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use serde_json::{Map, Value, json};
+
+/// What a caller needs for an operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// No token (health, readiness, metrics, this document).
+    Open,
+    /// A read or an admin token: reads, and explorer queries (read-only by construction).
+    Read,
+    /// An admin token: triggering jobs, changing settings, exceptions, tokens.
+    Admin,
+}
+
+impl Access {
+    /// The value of `x-crowsnest-role`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Open => "none",
+            Access::Read => "read",
+            Access::Admin => "admin",
+        }
+    }
+}
 
 /// (name, where, description, schema)
 type Param = (&'static str, &'static str, &'static str, Value);
@@ -12,8 +42,8 @@ struct Operation {
     id: &'static str,
     summary: &'static str,
     params: Vec<Param>,
-    /// Whether it needs a token.
-    secured: bool,
+    /// The token role it needs.
+    access: Access,
     /// Request body schema (POST).
     body: Option<Value>,
     /// 2xx status and its schema.
@@ -116,12 +146,12 @@ fn operations() -> Vec<Operation> {
         id,
         summary,
         params,
-        secured: true,
+        access: Access::Read,
         body: None,
         ok: ("200", ok),
     };
     let open = |path, id, summary, ok| Operation {
-        secured: false,
+        access: Access::Open,
         ..op(path, "get", id, summary, vec![], ok)
     };
     let digest_path: Param = ("digest", "path", "Image manifest digest.", digest());
@@ -320,6 +350,9 @@ fn operations() -> Vec<Operation> {
                 "template": {"type": "string"},
                 "cluster": {"type": "string"}}}),
             ),
+            // Queries only read the graph (the parser refuses write clauses); their
+            // time, rows, held matches and concurrency per token are bounded.
+            access: Access::Read,
             ..op(
                 "/api/v1/explorer/query",
                 "post",
@@ -368,6 +401,7 @@ fn operations() -> Vec<Operation> {
                 "target": {"type": "string", "description": "Configured registry or cluster"}}}),
             ),
             ok: ("202", object()),
+            access: Access::Admin,
             ..op(
                 "/api/v1/jobs",
                 "post",
@@ -392,6 +426,27 @@ fn error_response(description: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
 }
 
+/// The access an operation needs, by its method and route template as the router
+/// matched it (`/api/v1/jobs/{id}`); a route not in the table needs an admin token.
+pub(crate) fn access(method: &str, route: &str) -> Access {
+    static TABLE: OnceLock<HashMap<(String, String), Access>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        operations()
+            .into_iter()
+            .map(|o| ((o.method.to_string(), o.path.to_string()), o.access))
+            .collect()
+    });
+    let method = match method.to_ascii_lowercase() {
+        // HEAD is answered by the GET handler.
+        m if m == "head" => "get".to_string(),
+        m => m,
+    };
+    table
+        .get(&(method, route.to_string()))
+        .copied()
+        .unwrap_or(Access::Admin)
+}
+
 /// The whole document.
 pub fn document() -> Value {
     let mut paths = Map::new();
@@ -402,14 +457,17 @@ pub fn document() -> Value {
             json!({"description": "Success", "content": {"application/json": {"schema": o.ok.1}}}),
         );
         responses.insert("400".into(), error_response("Malformed request"));
-        if o.secured {
+        if o.access != Access::Open {
             responses.insert(
                 "401".into(),
                 error_response("Missing or unknown bearer token"),
             );
             responses.insert(
                 "403".into(),
-                error_response("The token's role does not allow this"),
+                error_response(match o.access {
+                    Access::Admin => "The token has the read role; this needs an admin token",
+                    _ => "The token's role does not allow this",
+                }),
             );
             responses.insert(
                 "429".into(),
@@ -435,17 +493,19 @@ pub fn document() -> Value {
                 json!({"name": name, "in": place, "required": *place == "path", "description": description, "schema": schema})
             })
             .collect();
+        let security = match o.access {
+            Access::Open => json!([]),
+            Access::Read => json!([{"readToken": []}, {"adminToken": []}]),
+            Access::Admin => json!([{"adminToken": []}]),
+        };
         let mut operation = json!({
             "operationId": o.id,
             "summary": o.summary,
             "parameters": parameters,
             "responses": responses,
+            "security": security,
+            "x-crowsnest-role": o.access.as_str(),
         });
-        if o.secured {
-            operation["security"] = json!([{"bearer": []}]);
-        } else {
-            operation["security"] = json!([]);
-        }
         if let Some(body) = o.body {
             operation["requestBody"] =
                 json!({"required": true, "content": {"application/json": {"schema": body}}});
@@ -461,12 +521,15 @@ pub fn document() -> Value {
         "info": {
             "title": "Crowsnest API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Agentless container posture: clusters, registries, images, findings, assessments, the security graph. Every /api/v1 endpoint needs `Authorization: Bearer <token>` (crowsnest token create). Lists are paginated with `limit` and an opaque `cursor` (the `next` field and a Link header). Every error body is {\"error\":{\"code\",\"message\"}}.",
+            "description": "Agentless container posture: clusters, registries, images, findings, assessments, the security graph. Every /api/v1 endpoint needs `Authorization: Bearer <token>` (crowsnest token create); each operation's `x-crowsnest-role` says which role it needs: `read` (read and admin tokens: reads and explorer queries) or `admin` (jobs, settings changes, exceptions, tokens). Lists are paginated with `limit` and an opaque `cursor` (the `next` field and a Link header). Every error body is {\"error\":{\"code\",\"message\"}}.",
         },
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "readToken": {"type": "http", "scheme": "bearer", "description": "A token of the read role (crowsnest token create --role read): every read, and explorer queries. Operations with x-crowsnest-role \"read\" accept it."},
+                "adminToken": {"type": "http", "scheme": "bearer", "description": "A token of the admin role (crowsnest token create --role admin): everything a read token may, and triggering jobs, changing settings, exceptions and token management (x-crowsnest-role \"admin\")."},
+            },
             "schemas": {
                 "Error": {
                     "type": "object",

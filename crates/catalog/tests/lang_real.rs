@@ -248,7 +248,11 @@ fn the_fixture_builder_is_safe_to_run_twice_at_once() {
             .map(|p| p.strip_prefix(dir).unwrap().to_path_buf())
             .collect()
     };
-    assert_eq!(files(&out), files(&shared), "every file of the fixture is there");
+    assert_eq!(
+        files(&out),
+        files(&shared),
+        "every file of the fixture is there"
+    );
     // Ground truth that does not depend on where the fixture was built is identical.
     for truth in ["pip.json", "npm.json", "maven.tsv", "cargo.json"] {
         assert_eq!(
