@@ -144,9 +144,15 @@ pub(crate) async fn require_token(
         .config()
         .clients
         .client_ip(peer.0.0.ip(), request.headers());
-    let authorised = authenticate(&state, client, presented)
-        .await
-        .and_then(|token| authorise(token, needed, &method, &route));
+    let authenticated = match presented {
+        // The console's session cookie stands in for a bearer token (see crate::session).
+        None => match crate::session::authenticate(&state, &method, request.headers()).await {
+            Some(session) => session,
+            None => authenticate(&state, client, None).await,
+        },
+        presented => authenticate(&state, client, presented).await,
+    };
+    let authorised = authenticated.and_then(|token| authorise(token, needed, &method, &route));
     match authorised {
         Ok(token) => {
             request.extensions_mut().insert(Caller(token));
@@ -205,6 +211,12 @@ async fn authenticate(
     }
     tracing::warn!(client = %key, "API request with an unknown token");
     Err(HttpError::unauthorized("the bearer token is not valid"))
+}
+
+/// A presented token's record, its failures counted against `ip` like a bearer's (the
+/// console's sign-in exchanges a token this way).
+pub(crate) async fn verify(state: &ApiState, ip: IpAddr, presented: &str) -> HttpResult<ApiToken> {
+    authenticate(state, ip, Some(presented.to_string())).await
 }
 
 /// Whether `token`'s role allows an operation that needs `needed`.

@@ -146,7 +146,7 @@ fn operations() -> Vec<Operation> {
         id,
         summary,
         params,
-        access: Access::Read,
+        access: default_access(method),
         body: None,
         ok: ("200", ok),
     };
@@ -157,7 +157,7 @@ fn operations() -> Vec<Operation> {
     let digest_path: Param = ("digest", "path", "Image manifest digest.", digest());
     let mut findings_params = finding_filters();
     findings_params.push(("image", "query", "Image manifest digest.", digest()));
-    vec![
+    let mut ops = vec![
         open("/healthz", "healthz", "The process is up.", object()),
         open(
             "/readyz",
@@ -260,6 +260,17 @@ fn operations() -> Vec<Operation> {
                 "get",
                 "getImageSbom",
                 "The image's SBOM (CycloneDX 1.6) from its stored inventory.",
+                vec![digest_path.clone()],
+                object(),
+            )
+        },
+        Operation {
+            ok: ("202", object()),
+            ..op(
+                "/api/v1/images/{digest}/retry",
+                "post",
+                "retryImageScan",
+                "Admin: scan the image again now (lifts the quarantine of an image whose scan failed on every attempt).",
                 vec![digest_path.clone()],
                 object(),
             )
@@ -419,11 +430,153 @@ fn operations() -> Vec<Operation> {
             vec![("id", "path", "Job id.", id())],
             object(),
         ),
+    ];
+    ops.extend(console_operations());
+    ops
+}
+
+/// The web console's endpoints (sessions, overview, settings changes, tokens, saved
+/// queries, simulation).
+fn console_operations() -> Vec<Operation> {
+    let op = |path, method, id, summary, ok| Operation {
+        path,
+        method,
+        id,
+        summary,
+        params: vec![],
+        access: default_access(method),
+        body: None,
+        ok: ("200", ok),
+    };
+    let session = || json!({"$ref": "#/components/schemas/Session"});
+    vec![
+        Operation {
+            // Signing in is how a token is presented; it counts failures like a bearer.
+            access: Access::Open,
+            body: Some(
+                json!({"type": "object", "additionalProperties": false, "required": ["token"],
+                "properties": {"token": {"type": "string", "description": "An API token"}}}),
+            ),
+            ..op(
+                "/api/v1/session",
+                "post",
+                "createSession",
+                "Exchanges an API token for a console session: sets the HttpOnly, SameSite=Strict cookie `crowsnest_session` (8 h) and returns the CSRF token every non-GET request with the cookie must send as X-CSRF-Token.",
+                session(),
+            )
+        },
+        op(
+            "/api/v1/session",
+            "get",
+            "getSession",
+            "The session the cookie names, with its CSRF token (401 without one).",
+            session(),
+        ),
+        op(
+            "/api/v1/overview",
+            "get",
+            "getOverview",
+            "The console's overview: freshness and status of each cluster, registry and the feeds; finding counts; the top 5 attack paths and top 3 choke points over every cluster; what changed in each cluster since its previous snapshot.",
+            object(),
+        ),
+        Operation {
+            access: Access::Admin,
+            ..op(
+                "/api/v1/tokens",
+                "get",
+                "listTokens",
+                "Admin: API tokens by name (name, role, created, last used; never the token).",
+                object(),
+            )
+        },
+        Operation {
+            body: Some(
+                json!({"type": "object", "additionalProperties": false, "required": ["name", "role"],
+                "properties": {"name": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
+                    "role": {"type": "string", "enum": ["read", "admin"]}}}),
+            ),
+            ok: ("201", object()),
+            ..op(
+                "/api/v1/tokens",
+                "post",
+                "createToken",
+                "Admin: creates a token; the response's `token` is shown this once.",
+                object(),
+            )
+        },
+        Operation {
+            params: vec![("name", "path", "Token name.", string())],
+            ok: ("204", json!({})),
+            ..op(
+                "/api/v1/tokens/{name}",
+                "delete",
+                "revokeToken",
+                "Admin: revokes a token; its console sessions end at once.",
+                json!({}),
+            )
+        },
+        op(
+            "/api/v1/explorer/saved",
+            "get",
+            "listSavedQueries",
+            "The calling token's saved explorer queries, by name.",
+            object(),
+        ),
+        Operation {
+            body: Some(
+                json!({"type": "object", "additionalProperties": false, "required": ["name", "query"],
+                "properties": {"name": {"type": "string", "maxLength": 200},
+                    "query": {"type": "string", "maxLength": 16384},
+                    "cluster": {"type": "string"}}}),
+            ),
+            ok: ("201", object()),
+            ..op(
+                "/api/v1/explorer/saved",
+                "post",
+                "saveQuery",
+                "Saves an explorer query for the calling token (names unique per token, at most 500).",
+                object(),
+            )
+        },
+        Operation {
+            params: vec![("id", "path", "Saved query id.", id())],
+            ok: ("204", json!({})),
+            ..op(
+                "/api/v1/explorer/saved/{id}",
+                "delete",
+                "deleteSavedQuery",
+                "Deletes one of the calling token's saved queries.",
+                json!({}),
+            )
+        },
+        Operation {
+            ok: ("204", json!({})),
+            // Signing out is for every role.
+            access: Access::Read,
+            ..op(
+                "/api/v1/session",
+                "delete",
+                "deleteSession",
+                "Ends the session (X-CSRF-Token required) and clears the cookie.",
+                json!({}),
+            )
+        },
     ]
 }
 
 fn error_response(description: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+/// What an operation needs unless its table entry says otherwise: reading is for every
+/// token, changing anything for admins. Operations whose effect differs (an explorer
+/// query is a POST that only reads) state their access explicitly.
+fn default_access(method: &str) -> Access {
+    if method == "get" {
+        Access::Read
+    } else {
+        Access::Admin
+    }
 }
 
 /// The access an operation needs, by its method and route template as the router
@@ -452,10 +605,12 @@ pub fn document() -> Value {
     let mut paths = Map::new();
     for o in operations() {
         let mut responses = Map::new();
-        responses.insert(
-            o.ok.0.into(),
-            json!({"description": "Success", "content": {"application/json": {"schema": o.ok.1}}}),
-        );
+        let success = if o.ok.0 == "204" {
+            json!({"description": "Success, no content"})
+        } else {
+            json!({"description": "Success", "content": {"application/json": {"schema": o.ok.1}}})
+        };
+        responses.insert(o.ok.0.into(), success);
         responses.insert("400".into(), error_response("Malformed request"));
         if o.access != Access::Open {
             responses.insert(
@@ -495,8 +650,8 @@ pub fn document() -> Value {
             .collect();
         let security = match o.access {
             Access::Open => json!([]),
-            Access::Read => json!([{"readToken": []}, {"adminToken": []}]),
-            Access::Admin => json!([{"adminToken": []}]),
+            Access::Read => json!([{"readToken": []}, {"adminToken": []}, {"session": []}]),
+            Access::Admin => json!([{"adminToken": []}, {"session": []}]),
         };
         let mut operation = json!({
             "operationId": o.id,
@@ -529,6 +684,8 @@ pub fn document() -> Value {
             "securitySchemes": {
                 "readToken": {"type": "http", "scheme": "bearer", "description": "A token of the read role (crowsnest token create --role read): every read, and explorer queries. Operations with x-crowsnest-role \"read\" accept it."},
                 "adminToken": {"type": "http", "scheme": "bearer", "description": "A token of the admin role (crowsnest token create --role admin): everything a read token may, and triggering jobs, changing settings, exceptions and token management (x-crowsnest-role \"admin\")."},
+                "session": {"type": "apiKey", "in": "cookie", "name": "crowsnest_session",
+                    "description": "A console session (POST /api/v1/session); requests other than GET and HEAD also need the X-CSRF-Token header. It carries the role of the token it was opened with."},
             },
             "schemas": {
                 "Error": {
@@ -536,6 +693,16 @@ pub fn document() -> Value {
                     "required": ["error"],
                     "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
                         "code": {"type": "string"}, "message": {"type": "string"}}}},
+                },
+                "Session": {
+                    "type": "object",
+                    "required": ["role", "tokenName", "expiresAt", "csrfToken"],
+                    "properties": {
+                        "role": {"type": "string", "enum": ["read", "admin"]},
+                        "tokenName": {"type": "string"},
+                        "expiresAt": {"type": "string", "format": "date-time"},
+                        "csrfToken": {"type": "string"},
+                    },
                 },
                 "Page": {
                     "type": "object",
