@@ -4,23 +4,34 @@
 //! generator rustls already links). The store keeps only its SHA-256, so a copy of the
 //! database does not give access. Verified tokens are remembered for [`TOKEN_CACHE`] so
 //! reads do not each write `last_used`; a revoked token therefore stops working within
-//! that time. Failed attempts are counted per client IP: past [`MAX_FAILURES`] in
-//! [`FAILURE_WINDOW`] the client gets 429 with `Retry-After` until the window ends.
+//! that time.
+//!
+//! The token is checked first and only failures are limited, so a valid token always
+//! works, even from a client that has failed many times. Failures are counted per
+//! client (its address, IPv6 by /64, or what a trusted proxy reports: [`crate::client`]);
+//! past [`MAX_FAILURES`] in [`FAILURE_WINDOW`] that client's failures get 429 with
+//! `Retry-After` until the window ends. An unknown token costs a read on the store's
+//! read side, never a write.
+//!
+//! What a token may do is decided by the operation, not the HTTP method: the OpenAPI
+//! table ([`crate::openapi::access`]) names the role each route needs.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
-use axum::http::{Method, header};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine;
 use crowsnest_store::{ApiToken, Store, TokenRole};
+use ipnet::IpNet;
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{HttpError, HttpResult};
+use crate::openapi::Access;
 use crate::{ApiState, ClientAddr};
 
 pub const TOKEN_PREFIX: &str = "cn_";
@@ -56,12 +67,12 @@ pub struct Caller(pub ApiToken);
 #[derive(Default)]
 pub(crate) struct AuthState {
     verified: Mutex<HashMap<String, (ApiToken, Instant)>>,
-    failures: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    failures: Mutex<HashMap<IpNet, (Instant, u32)>>,
 }
 
 impl AuthState {
-    /// Seconds until `ip` may try again, when it is blocked.
-    fn blocked_for(&self, ip: IpAddr, now: Instant) -> Option<u64> {
+    /// Seconds until `ip`'s failures stop being refused, when it is blocked.
+    fn blocked_for(&self, ip: IpNet, now: Instant) -> Option<u64> {
         let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         let (start, count) = failures.get(&ip)?;
         let elapsed = now.duration_since(*start);
@@ -69,7 +80,7 @@ impl AuthState {
             .then(|| (FAILURE_WINDOW - elapsed).as_secs().max(1))
     }
 
-    fn record_failure(&self, ip: IpAddr, now: Instant) {
+    fn record_failure(&self, ip: IpNet, now: Instant) {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         if failures.len() >= MAX_TRACKED && !failures.contains_key(&ip) {
             failures.retain(|_, (start, _)| now.duration_since(*start) < FAILURE_WINDOW);
@@ -106,34 +117,43 @@ impl AuthState {
     }
 }
 
-/// Middleware: a valid bearer token is required; a read token may only read.
+/// Middleware: a valid bearer token is required, with the role the operation needs.
 pub(crate) async fn require_token(
     State(state): State<ApiState>,
-    client: axum::extract::ConnectInfo<ClientAddr>,
+    peer: axum::extract::ConnectInfo<ClientAddr>,
     mut request: Request,
     next: Next,
 ) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_default();
+    let method = request.method().clone();
+    let needed = crate::openapi::access(method.as_str(), &route);
+    if needed == Access::Open {
+        return next.run(request).await;
+    }
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|t| t.trim().to_string());
-    let method = request.method().clone();
-    // The console's session cookie stands in for a bearer token (see crate::session).
-    if presented.is_none()
-        && let Some(session) =
-            crate::session::authenticate(&state, &method, request.headers()).await
-    {
-        return match session.and_then(|token| authorise(token, &method)) {
-            Ok(token) => {
-                request.extensions_mut().insert(Caller(token));
-                next.run(request).await
-            }
-            Err(e) => axum::response::IntoResponse::into_response(e),
-        };
-    }
-    match authenticate(&state, client.0.0.ip(), presented, &method).await {
+    let client = state
+        .config()
+        .clients
+        .client_ip(peer.0.0.ip(), request.headers());
+    let authenticated = match presented {
+        // The console's session cookie stands in for a bearer token (see crate::session).
+        None => match crate::session::authenticate(&state, &method, request.headers()).await {
+            Some(session) => session,
+            None => authenticate(&state, client, None).await,
+        },
+        presented => authenticate(&state, client, presented).await,
+    };
+    let authorised = authenticated.and_then(|token| authorise(token, needed, &method, &route));
+    match authorised {
         Ok(token) => {
             request.extensions_mut().insert(Caller(token));
             next.run(request).await
@@ -142,60 +162,73 @@ pub(crate) async fn require_token(
     }
 }
 
+/// The token behind `presented`: from the cache, else the store's read side. Only a
+/// failure counts against the client, and only a blocked client's failures get 429.
 async fn authenticate(
     state: &ApiState,
-    ip: IpAddr,
+    client: IpAddr,
     presented: Option<String>,
-    method: &Method,
 ) -> HttpResult<ApiToken> {
     let auth = &state.inner.auth;
     let now = Instant::now();
-    if let Some(seconds) = auth.blocked_for(ip, now) {
+    let presented = presented.filter(|t| !t.is_empty());
+    let found = match &presented {
+        None => None,
+        Some(token) => {
+            let hash = token_hash(token);
+            match auth.cached(&hash, now) {
+                Some(t) => Some(t),
+                None => {
+                    let stored = state.store().use_api_token(&hash).await?;
+                    if let Some(t) = &stored {
+                        auth.remember(hash, t.clone(), now);
+                    }
+                    stored
+                }
+            }
+        }
+    };
+    if let Some(token) = found {
+        return Ok(token);
+    }
+    let key = crate::client::limit_key(client);
+    if let Some(seconds) = auth.blocked_for(key, now) {
         state.inner.metrics.auth_rejected();
         return Err(HttpError {
             retry_after: Some(seconds),
             ..HttpError::new(
                 axum::http::StatusCode::TOO_MANY_REQUESTS,
                 "too_many_failed_logins",
-                format!("too many failed authentications from {ip}; retry in {seconds} s"),
+                format!("too many failed authentications from {key}; retry in {seconds} s"),
             )
         });
     }
-    let Some(presented) = presented.filter(|t| !t.is_empty()) else {
-        auth.record_failure(ip, now);
+    auth.record_failure(key, now);
+    if presented.is_none() {
         return Err(HttpError::unauthorized(
             "this endpoint needs an Authorization: Bearer <token> header (crowsnest token create)",
         ));
-    };
-    let hash = token_hash(&presented);
-    let token = match auth.cached(&hash, now) {
-        Some(t) => t,
-        None => match state.inner.store.use_api_token(&hash).await? {
-            Some(t) => {
-                auth.remember(hash, t.clone(), now);
-                t
-            }
-            None => {
-                auth.record_failure(ip, now);
-                tracing::warn!(client = %ip, "API request with an unknown token");
-                return Err(HttpError::unauthorized("the bearer token is not valid"));
-            }
-        },
-    };
-    authorise(token, method)
+    }
+    tracing::warn!(client = %key, "API request with an unknown token");
+    Err(HttpError::unauthorized("the bearer token is not valid"))
 }
 
 /// A presented token's record, its failures counted against `ip` like a bearer's (the
 /// console's sign-in exchanges a token this way).
 pub(crate) async fn verify(state: &ApiState, ip: IpAddr, presented: &str) -> HttpResult<ApiToken> {
-    authenticate(state, ip, Some(presented.to_string()), &Method::GET).await
+    authenticate(state, ip, Some(presented.to_string())).await
 }
 
-/// Whether `token`'s role allows `method`.
-fn authorise(token: ApiToken, method: &Method) -> HttpResult<ApiToken> {
-    if method != Method::GET && method != Method::HEAD && token.role != TokenRole::Admin {
+/// Whether `token`'s role allows an operation that needs `needed`.
+fn authorise(
+    token: ApiToken,
+    needed: Access,
+    method: &axum::http::Method,
+    route: &str,
+) -> HttpResult<ApiToken> {
+    if needed == Access::Admin && token.role != TokenRole::Admin {
         return Err(HttpError::forbidden(format!(
-            "token {} has the read role; {method} needs an admin token",
+            "token {} has the read role; {method} {route} needs an admin token",
             token.name
         )));
     }
@@ -224,7 +257,7 @@ mod tests {
     #[test]
     fn failures_block_for_the_window_then_reset() {
         let s = AuthState::default();
-        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let ip: IpNet = "192.0.2.1/32".parse().unwrap();
         let t0 = Instant::now();
         for _ in 0..MAX_FAILURES - 1 {
             s.record_failure(ip, t0);
@@ -232,7 +265,7 @@ mod tests {
         assert_eq!(s.blocked_for(ip, t0), None);
         s.record_failure(ip, t0);
         assert_eq!(s.blocked_for(ip, t0), Some(60));
-        assert_eq!(s.blocked_for("192.0.2.2".parse().unwrap(), t0), None);
+        assert_eq!(s.blocked_for("192.0.2.2/32".parse().unwrap(), t0), None);
         assert_eq!(s.blocked_for(ip, t0 + FAILURE_WINDOW), None);
         s.record_failure(ip, t0 + FAILURE_WINDOW);
         assert_eq!(s.blocked_for(ip, t0 + FAILURE_WINDOW), None, "a new window");
@@ -243,7 +276,7 @@ mod tests {
         let s = AuthState::default();
         let t0 = Instant::now();
         for i in 0..(MAX_TRACKED as u32 + 50) {
-            s.record_failure(IpAddr::from(i.to_be_bytes()), t0);
+            s.record_failure(IpNet::from(IpAddr::from(i.to_be_bytes())), t0);
         }
         assert!(s.failures.lock().unwrap().len() <= MAX_TRACKED);
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Extension, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use crowsnest_discover::snapshot::{Origin, Snapshot};
@@ -23,14 +23,81 @@ use crowsnest_store::{ClusterSummary, Store};
 use serde_json::{Value, json};
 
 use crate::ApiState;
+use crate::auth::Caller;
 use crate::error::{HttpError, HttpResult};
 use crate::handlers::{body_rejection, json_body, page_response};
 use crate::params::Params;
 
-/// An explorer query runs at most this long.
-pub const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Rows an explorer query returns at most.
-pub const QUERY_MAX_ROWS: usize = 1_000;
+/// Bounds on explorer queries. They hold for every token: any reader may send queries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueryLimits {
+    /// A query runs at most this long (then 422 `query_failed`).
+    pub timeout: Duration,
+    /// Rows returned at most; more are cut off and `truncated` is set.
+    pub max_rows: usize,
+    /// Matches a query may hold before RETURN (grouping, DISTINCT, ORDER BY); more is
+    /// 422 `query_failed`.
+    pub max_matches: usize,
+    /// Queries one token may run at once; more get 429 `too_many_queries`.
+    pub per_token: usize,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        QueryLimits {
+            timeout: Duration::from_secs(5),
+            max_rows: 1_000,
+            max_matches: 200_000,
+            per_token: 2,
+        }
+    }
+}
+
+/// Explorer queries running, by token name.
+#[derive(Default)]
+pub(crate) struct RunningQueries(Mutex<HashMap<String, usize>>);
+
+/// One running query of a token; dropping it frees the slot.
+struct QuerySlot<'a> {
+    running: &'a RunningQueries,
+    token: String,
+}
+
+impl RunningQueries {
+    fn start(&self, token: &str, limit: usize) -> HttpResult<QuerySlot<'_>> {
+        let mut running = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let count = running.entry(token.to_string()).or_default();
+        if *count >= limit {
+            return Err(HttpError {
+                retry_after: Some(1),
+                ..HttpError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_queries",
+                    format!(
+                        "token {token} already runs {limit} explorer queries; wait for one to finish"
+                    ),
+                )
+            });
+        }
+        *count += 1;
+        Ok(QuerySlot {
+            running: self,
+            token: token.to_string(),
+        })
+    }
+}
+
+impl Drop for QuerySlot<'_> {
+    fn drop(&mut self) {
+        let mut running = self.running.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = running.get_mut(&self.token) {
+            *count -= 1;
+            if *count == 0 {
+                running.remove(&self.token);
+            }
+        }
+    }
+}
 
 pub(crate) struct Loaded {
     pub cluster_id: String,
@@ -46,6 +113,7 @@ type Built = (i64, Instant, Arc<Loaded>);
 pub(crate) struct GraphCache {
     /// By cluster id.
     built: Mutex<HashMap<String, Built>>,
+    queries: RunningQueries,
 }
 
 /// Image digests a snapshot's pods run (pulled `imageID`s and `@sha256:` pins).
@@ -441,6 +509,7 @@ struct QueryRequest {
 
 pub(crate) async fn query(
     State(state): State<ApiState>,
+    Extension(Caller(caller)): Extension<Caller>,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> HttpResult<Json<Value>> {
@@ -458,6 +527,12 @@ pub(crate) async fn query(
             ));
         }
     };
+    let limits = state.config().query_limits.clone();
+    let _slot = state
+        .inner
+        .graphs
+        .queries
+        .start(&caller.name, limits.per_token)?;
     let loaded = load(&state, request.cluster.as_deref()).await?;
     let [loaded] = loaded.as_slice() else {
         return Err(HttpError::bad_request(format!(
@@ -469,9 +544,9 @@ pub(crate) async fn query(
     let cluster = loaded.cluster_id.clone();
     let result = tokio::task::spawn_blocking(move || {
         let options = QueryOptions {
-            timeout: QUERY_TIMEOUT,
-            max_rows: QUERY_MAX_ROWS,
-            ..QueryOptions::default()
+            timeout: limits.timeout,
+            max_rows: limits.max_rows,
+            max_matches: limits.max_matches,
         };
         QueryEngine::new(&loaded.graph)
             .with_findings(&loaded.findings)

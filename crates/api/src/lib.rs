@@ -27,6 +27,7 @@ use crowsnest_store::{AnyStore, JobSpec, Store};
 use sha2::{Digest as _, Sha256};
 
 pub mod auth;
+pub mod client;
 mod defender;
 mod error;
 mod graphs;
@@ -40,12 +41,14 @@ pub mod session;
 mod tls;
 mod tokens;
 
+pub use client::ClientPolicy;
 /// The store crate, for callers (the CLI's token commands) that open the store the API
 /// serves without depending on it themselves.
 pub use crowsnest_store as store;
 pub use error::HttpError;
+pub use graphs::QueryLimits;
 pub use metrics::Metrics;
-pub use openapi::document as openapi_document;
+pub use openapi::{Access, document as openapi_document};
 
 /// Largest request body accepted (explorer queries and job requests are small).
 pub const MAX_BODY: usize = 64 * 1024;
@@ -114,6 +117,10 @@ pub struct ApiConfig {
     pub rescan: Option<RescanFn>,
     /// How long a built security graph is reused before it is rebuilt from the store.
     pub graph_ttl: Duration,
+    /// Bounds on explorer queries (for every token role).
+    pub query_limits: QueryLimits,
+    /// Which proxies may name the client (failed-authentication limits key on it).
+    pub clients: ClientPolicy,
     /// The web console, mounted at `/` (`crowsnest serve` passes the embedded one).
     pub site: Option<SiteFn>,
 }
@@ -127,6 +134,8 @@ impl ApiConfig {
             trigger: None,
             rescan: None,
             graph_ttl: Duration::from_secs(60),
+            query_limits: QueryLimits::default(),
+            clients: ClientPolicy::default(),
             site: None,
         }
     }

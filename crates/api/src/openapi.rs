@@ -1,7 +1,37 @@
 //! The OpenAPI 3.1 document served at /openapi.json, built from one table of operations
 //! so every route is described with its parameters, its security and the error shape.
+//!
+//! The same table is the authorisation policy: each operation states the [`Access`] it
+//! needs (by what it does, not by its HTTP method), the document shows it as
+//! `x-crowsnest-role` and as the security scheme it lists, and the auth middleware
+//! enforces it through [`access`]. A route missing from the table needs an admin token.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use serde_json::{Map, Value, json};
+
+/// What a caller needs for an operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// No token (health, readiness, metrics, this document).
+    Open,
+    /// A read or an admin token: reads, and explorer queries (read-only by construction).
+    Read,
+    /// An admin token: triggering jobs, changing settings, exceptions, tokens.
+    Admin,
+}
+
+impl Access {
+    /// The value of `x-crowsnest-role`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Open => "none",
+            Access::Read => "read",
+            Access::Admin => "admin",
+        }
+    }
+}
 
 /// (name, where, description, schema)
 type Param = (&'static str, &'static str, &'static str, Value);
@@ -12,8 +42,8 @@ struct Operation {
     id: &'static str,
     summary: &'static str,
     params: Vec<Param>,
-    /// Whether it needs a token.
-    secured: bool,
+    /// The token role it needs.
+    access: Access,
     /// Request body schema (POST).
     body: Option<Value>,
     /// 2xx status and its schema.
@@ -116,12 +146,12 @@ fn operations() -> Vec<Operation> {
         id,
         summary,
         params,
-        secured: true,
+        access: default_access(method),
         body: None,
         ok: ("200", ok),
     };
     let open = |path, id, summary, ok| Operation {
-        secured: false,
+        access: Access::Open,
         ..op(path, "get", id, summary, vec![], ok)
     };
     let digest_path: Param = ("digest", "path", "Image manifest digest.", digest());
@@ -331,6 +361,9 @@ fn operations() -> Vec<Operation> {
                 "template": {"type": "string"},
                 "cluster": {"type": "string"}}}),
             ),
+            // Queries only read the graph (the parser refuses write clauses); their
+            // time, rows, held matches and concurrency per token are bounded.
+            access: Access::Read,
             ..op(
                 "/api/v1/explorer/query",
                 "post",
@@ -379,6 +412,7 @@ fn operations() -> Vec<Operation> {
                 "target": {"type": "string", "description": "Configured registry or cluster"}}}),
             ),
             ok: ("202", object()),
+            access: Access::Admin,
             ..op(
                 "/api/v1/jobs",
                 "post",
@@ -410,14 +444,15 @@ fn console_operations() -> Vec<Operation> {
         id,
         summary,
         params: vec![],
-        secured: true,
+        access: default_access(method),
         body: None,
         ok: ("200", ok),
     };
     let session = || json!({"$ref": "#/components/schemas/Session"});
     vec![
         Operation {
-            secured: false,
+            // Signing in is how a token is presented; it counts failures like a bearer.
+            access: Access::Open,
             body: Some(
                 json!({"type": "object", "additionalProperties": false, "required": ["token"],
                 "properties": {"token": {"type": "string", "description": "An API token"}}}),
@@ -444,13 +479,16 @@ fn console_operations() -> Vec<Operation> {
             "The console's overview: freshness and status of each cluster, registry and the feeds; finding counts; the top 5 attack paths and top 3 choke points over every cluster; what changed in each cluster since its previous snapshot.",
             object(),
         ),
-        op(
-            "/api/v1/tokens",
-            "get",
-            "listTokens",
-            "Admin: API tokens by name (name, role, created, last used; never the token).",
-            object(),
-        ),
+        Operation {
+            access: Access::Admin,
+            ..op(
+                "/api/v1/tokens",
+                "get",
+                "listTokens",
+                "Admin: API tokens by name (name, role, created, last used; never the token).",
+                object(),
+            )
+        },
         Operation {
             body: Some(
                 json!({"type": "object", "additionalProperties": false, "required": ["name", "role"],
@@ -513,6 +551,8 @@ fn console_operations() -> Vec<Operation> {
         },
         Operation {
             ok: ("204", json!({})),
+            // Signing out is for every role.
+            access: Access::Read,
             ..op(
                 "/api/v1/session",
                 "delete",
@@ -528,6 +568,38 @@ fn error_response(description: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
 }
 
+/// What an operation needs unless its table entry says otherwise: reading is for every
+/// token, changing anything for admins. Operations whose effect differs (an explorer
+/// query is a POST that only reads) state their access explicitly.
+fn default_access(method: &str) -> Access {
+    if method == "get" {
+        Access::Read
+    } else {
+        Access::Admin
+    }
+}
+
+/// The access an operation needs, by its method and route template as the router
+/// matched it (`/api/v1/jobs/{id}`); a route not in the table needs an admin token.
+pub(crate) fn access(method: &str, route: &str) -> Access {
+    static TABLE: OnceLock<HashMap<(String, String), Access>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        operations()
+            .into_iter()
+            .map(|o| ((o.method.to_string(), o.path.to_string()), o.access))
+            .collect()
+    });
+    let method = match method.to_ascii_lowercase() {
+        // HEAD is answered by the GET handler.
+        m if m == "head" => "get".to_string(),
+        m => m,
+    };
+    table
+        .get(&(method, route.to_string()))
+        .copied()
+        .unwrap_or(Access::Admin)
+}
+
 /// The whole document.
 pub fn document() -> Value {
     let mut paths = Map::new();
@@ -540,14 +612,17 @@ pub fn document() -> Value {
         };
         responses.insert(o.ok.0.into(), success);
         responses.insert("400".into(), error_response("Malformed request"));
-        if o.secured {
+        if o.access != Access::Open {
             responses.insert(
                 "401".into(),
                 error_response("Missing or unknown bearer token"),
             );
             responses.insert(
                 "403".into(),
-                error_response("The token's role does not allow this"),
+                error_response(match o.access {
+                    Access::Admin => "The token has the read role; this needs an admin token",
+                    _ => "The token's role does not allow this",
+                }),
             );
             responses.insert(
                 "429".into(),
@@ -573,17 +648,19 @@ pub fn document() -> Value {
                 json!({"name": name, "in": place, "required": *place == "path", "description": description, "schema": schema})
             })
             .collect();
+        let security = match o.access {
+            Access::Open => json!([]),
+            Access::Read => json!([{"readToken": []}, {"adminToken": []}, {"session": []}]),
+            Access::Admin => json!([{"adminToken": []}, {"session": []}]),
+        };
         let mut operation = json!({
             "operationId": o.id,
             "summary": o.summary,
             "parameters": parameters,
             "responses": responses,
+            "security": security,
+            "x-crowsnest-role": o.access.as_str(),
         });
-        if o.secured {
-            operation["security"] = json!([{"bearer": []}, {"session": []}]);
-        } else {
-            operation["security"] = json!([]);
-        }
         if let Some(body) = o.body {
             operation["requestBody"] =
                 json!({"required": true, "content": {"application/json": {"schema": body}}});
@@ -599,15 +676,16 @@ pub fn document() -> Value {
         "info": {
             "title": "Crowsnest API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Agentless container posture: clusters, registries, images, findings, assessments, the security graph. Every /api/v1 endpoint needs `Authorization: Bearer <token>` (crowsnest token create). Lists are paginated with `limit` and an opaque `cursor` (the `next` field and a Link header). Every error body is {\"error\":{\"code\",\"message\"}}.",
+            "description": "Agentless container posture: clusters, registries, images, findings, assessments, the security graph. Every /api/v1 endpoint needs `Authorization: Bearer <token>` (crowsnest token create); each operation's `x-crowsnest-role` says which role it needs: `read` (read and admin tokens: reads and explorer queries) or `admin` (jobs, settings changes, exceptions, tokens). Lists are paginated with `limit` and an opaque `cursor` (the `next` field and a Link header). Every error body is {\"error\":{\"code\",\"message\"}}.",
         },
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
             "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer"},
+                "readToken": {"type": "http", "scheme": "bearer", "description": "A token of the read role (crowsnest token create --role read): every read, and explorer queries. Operations with x-crowsnest-role \"read\" accept it."},
+                "adminToken": {"type": "http", "scheme": "bearer", "description": "A token of the admin role (crowsnest token create --role admin): everything a read token may, and triggering jobs, changing settings, exceptions and token management (x-crowsnest-role \"admin\")."},
                 "session": {"type": "apiKey", "in": "cookie", "name": "crowsnest_session",
-                    "description": "A console session (POST /api/v1/session); requests other than GET and HEAD also need the X-CSRF-Token header."},
+                    "description": "A console session (POST /api/v1/session); requests other than GET and HEAD also need the X-CSRF-Token header. It carries the role of the token it was opened with."},
             },
             "schemas": {
                 "Error": {

@@ -66,6 +66,19 @@ async fn start(
     name: &str,
     tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
 ) -> Option<Server> {
+    start_with(backend, name, tls, |_| {}).await
+}
+
+/// The client address a trusted proxy of the test servers connects from (any 127/8
+/// address reaches a server on 127.0.0.1).
+const PROXY: &str = "127.0.0.3";
+
+async fn start_with(
+    backend: Backend,
+    name: &str,
+    tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    configure: impl FnOnce(&mut ApiConfig),
+) -> Option<Server> {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(open_store(backend, name, dir.path()).await?);
     let read = auth::generate_token().unwrap();
@@ -108,6 +121,8 @@ async fn start(
             _ => Err(format!("no registry {registry_url:?}")),
         },
     ));
+    config.clients.trusted_proxies = vec![format!("{PROXY}/32").parse().unwrap()];
+    configure(&mut config);
     let state = ApiState::new(Arc::clone(&store), config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
@@ -413,6 +428,80 @@ macro_rules! both_backends {
             }
         }
     )*};
+}
+
+/// The explorer's bounds hold for read tokens (issue 22): rows are cut off, too many held
+/// matches and too long a run are refused, and one token runs at most `per_token`
+/// queries at once while another token is not held up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn explorer_limits_hold_for_read_tokens() {
+    let s = start_with(Backend::Sqlite, "explorer_limits", None, |c| {
+        c.query_limits = crowsnest_api::QueryLimits {
+            timeout: Duration::from_secs(3),
+            max_rows: 3,
+            max_matches: 50,
+            per_token: 1,
+        };
+    })
+    .await
+    .unwrap();
+    populate(&s.store).await;
+    let query = |token: &str, text: &str| {
+        s.client
+            .post(format!("{}/api/v1/explorer/query", s.base))
+            .bearer_auth(token)
+            .json(&json!({"query": text}))
+            .send()
+    };
+    let r = query(&s.read, "MATCH (a) RETURN a.key").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["rows"].as_array().unwrap().len(), 3, "{v}");
+    assert_eq!(v["truncated"], true, "{v}");
+    let r = query(&s.read, "MATCH (a), (b) RETURN DISTINCT a.key")
+        .await
+        .unwrap();
+    let st = r.status();
+    let v: Value = r.json().await.unwrap();
+    assert_error(st, &v, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(v.to_string().contains("50"), "names the bound: {v}");
+    // A query that would run for ages: stopped at the time bound; while it runs, the
+    // same token's next query is refused and another reader's is served.
+    let endless = "MATCH (a), (b), (c), (d), (e), (f), (g) WHERE a.key = g.key AND a.key <> g.key RETURN a.key";
+    let running = tokio::spawn(query(&s.read, endless));
+    let mut refused = None;
+    for _ in 0..200 {
+        let r = query(&s.read, "MATCH (p:Pod) RETURN p.name").await.unwrap();
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some(r.json::<Value>().await.unwrap());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let refused = refused.expect("a second concurrent query of one token is refused");
+    assert_eq!(refused["error"]["code"], "too_many_queries", "{refused}");
+    let other = query(&s.admin, "MATCH (p:Pod) RETURN p.name")
+        .await
+        .unwrap();
+    assert_eq!(
+        other.status(),
+        StatusCode::OK,
+        "another token is not held up"
+    );
+    let r = running.await.unwrap().unwrap();
+    let st = r.status();
+    let v: Value = r.json().await.unwrap();
+    assert_error(st, &v, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(v.to_string().contains("time"), "{v}");
+    // The slot is free again.
+    assert_eq!(
+        query(&s.read, "MATCH (p:Pod) RETURN p.name")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    s.stop().await;
 }
 
 mod console_api;
@@ -751,6 +840,7 @@ async fn every_endpoint(s: Server) {
             .any(|r| r["kind"] == "imageVulnerabilities"),
         "{v}"
     );
+    // Explorer queries are reads (issue 22): a read token runs templates and queries.
     let (_, v) = s.get("/api/v1/explorer/templates").await;
     let template = v["items"][0]["name"].as_str().unwrap().to_string();
     let (st, v) = s
@@ -760,15 +850,11 @@ async fn every_endpoint(s: Server) {
             json!({"template": template}),
         )
         .await;
-    assert_eq!(
-        st,
-        StatusCode::FORBIDDEN,
-        "explorer POST is admin-only like every POST: {v}"
-    );
+    assert_eq!(st, StatusCode::OK, "a read token runs a template: {v}");
     let (st, v) = s
         .post(
             "/api/v1/explorer/query",
-            &s.admin,
+            &s.read,
             json!({"query": "MATCH (p:Pod) RETURN p.name AS name ORDER BY name"}),
         )
         .await;
@@ -907,8 +993,8 @@ async fn authentication_and_roles(s: Server) {
     );
     assert!(!used.iter().any(|t| t.name == "temp"));
 
-    // Failed attempts from one client are rate limited, even with a good token after.
-    // Two failed above (no token, the revoked token).
+    // Failed attempts from one client are rate limited (issue 12 item 10). Two failed
+    // above (no token, the revoked token).
     for i in 2..auth::MAX_FAILURES {
         let (st, v) = s
             .get_as("/api/v1/images", Some(&format!("cn_wrong{i}")))
@@ -918,7 +1004,7 @@ async fn authentication_and_roles(s: Server) {
     let response = s
         .client
         .get(format!("{}/api/v1/images", s.base))
-        .bearer_auth(&s.read)
+        .bearer_auth("cn_wrong-again")
         .send()
         .await
         .unwrap();
@@ -937,6 +1023,66 @@ async fn authentication_and_roles(s: Server) {
         StatusCode::TOO_MANY_REQUESTS,
         &body,
         StatusCode::TOO_MANY_REQUESTS,
+    );
+    // The locked-out address still gets in with a valid token, one not yet cached too.
+    assert_eq!(s.get("/api/v1/images").await.0, StatusCode::OK);
+    let fresh = auth::generate_token().unwrap();
+    s.store
+        .create_api_token("fresh", TokenRole::Read, &auth::token_hash(&fresh))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_as("/api/v1/images", Some(&fresh)).await.0,
+        StatusCode::OK
+    );
+    // Another address is not affected: its failures are its own.
+    let from = |ip: &str| {
+        reqwest::Client::builder()
+            .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap()
+    };
+    let other = from("127.0.0.2");
+    let wrong = other
+        .get(format!("{}/api/v1/images", s.base))
+        .bearer_auth("cn_wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    // A forwarding header from a client that is no trusted proxy is not believed...
+    let spoofed = s
+        .client
+        .get(format!("{}/api/v1/images", s.base))
+        .bearer_auth("cn_wrong")
+        .header("x-forwarded-for", "198.51.100.1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(spoofed.status(), StatusCode::TOO_MANY_REQUESTS);
+    // ...from the trusted proxy it names the client: the proxy's clients are counted
+    // apart, and one that fails too often does not block the others behind the proxy.
+    let proxy = from(PROXY);
+    let via_proxy = |client: &'static str| {
+        proxy
+            .get(format!("{}/api/v1/images", s.base))
+            .bearer_auth("cn_wrong")
+            .header("x-forwarded-for", client)
+            .send()
+    };
+    for _ in 0..auth::MAX_FAILURES {
+        assert_eq!(
+            via_proxy("198.51.100.1").await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        via_proxy("198.51.100.1").await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        via_proxy("198.51.100.2").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
     );
     // The open endpoints stay open.
     assert_eq!(s.get_as("/healthz", None).await.0, StatusCode::OK);
@@ -1171,20 +1317,21 @@ async fn openapi_describes_every_route(s: Server) {
                     .any(|k| k.starts_with('2')),
                 "{method} {path}"
             );
-            let request = match method.as_str() {
-                "get" => s.client.get(format!("{}{concrete}", s.base)),
-                "post" => s
-                    .client
-                    .post(format!("{}{concrete}", s.base))
-                    .json(&json!({})),
-                "patch" => s
-                    .client
-                    .patch(format!("{}{concrete}", s.base))
-                    .json(&json!({})),
-                "delete" => s.client.delete(format!("{}{concrete}", s.base)),
-                other => panic!("unexpected method {other}"),
+            let request = |token: Option<&str>| {
+                let url = format!("{}{concrete}", s.base);
+                let r = match method.as_str() {
+                    "get" => s.client.get(url),
+                    "post" => s.client.post(url).json(&json!({})),
+                    "patch" => s.client.patch(url).json(&json!({})),
+                    "delete" => s.client.delete(url),
+                    other => panic!("unexpected method {other}"),
+                };
+                match token {
+                    Some(t) => r.bearer_auth(t),
+                    None => r,
+                }
             };
-            let r = request.bearer_auth(&s.admin).send().await.unwrap();
+            let r = request(Some(&s.admin)).send().await.unwrap();
             let st = r.status();
             let body = r.text().await.unwrap();
             assert!(
@@ -1195,8 +1342,58 @@ async fn openapi_describes_every_route(s: Server) {
                 st.as_u16() < 500 || st == StatusCode::SERVICE_UNAVAILABLE,
                 "{method} {path}: {st} {body}"
             );
+            // (401 can still come from a handler: DELETE /session without a session.)
+            assert_ne!(
+                st,
+                StatusCode::FORBIDDEN,
+                "an admin token may do everything: {method} {path}: {body}"
+            );
+            // The documented role is the enforced one (issue 22). Anonymous requests are
+            // failed authentications: after ten this client's get 429 instead of 401.
+            let refused = |st: StatusCode| {
+                st == StatusCode::UNAUTHORIZED || st == StatusCode::TOO_MANY_REQUESTS
+            };
+            let role = op["x-crowsnest-role"].as_str().unwrap_or("undocumented");
+            let as_reader = request(Some(&s.read)).send().await.unwrap().status();
+            let anonymous = request(None).send().await.unwrap().status();
+            let schemes: Vec<&str> = op["security"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|r| r.as_object().unwrap().keys().map(String::as_str))
+                .collect();
+            match role {
+                "none" => {
+                    assert_ne!(anonymous, StatusCode::UNAUTHORIZED, "{method} {path}");
+                    assert!(schemes.is_empty(), "{method} {path}: {schemes:?}");
+                }
+                "read" => {
+                    assert_ne!(
+                        as_reader,
+                        StatusCode::FORBIDDEN,
+                        "{method} {path} is documented for readers"
+                    );
+                    assert!(refused(anonymous), "{method} {path}: {anonymous}");
+                    assert_eq!(
+                        schemes,
+                        ["readToken", "adminToken", "session"],
+                        "{method} {path}"
+                    );
+                }
+                "admin" => {
+                    assert_eq!(as_reader, StatusCode::FORBIDDEN, "{method} {path}");
+                    assert!(refused(anonymous), "{method} {path}: {anonymous}");
+                    assert_eq!(schemes, ["adminToken", "session"], "{method} {path}");
+                }
+                other => panic!("{method} {path}: x-crowsnest-role {other:?}"),
+            }
         }
     }
+    // What a request does decides, not its method: a query is a POST for readers, a
+    // job trigger a POST for admins only.
+    let role = |path: &str, method: &str| doc["paths"][path][method]["x-crowsnest-role"].clone();
+    assert_eq!(role("/api/v1/explorer/query", "post"), "read");
+    assert_eq!(role("/api/v1/jobs", "post"), "admin");
     s.stop().await;
 }
 

@@ -268,7 +268,8 @@ pub trait Store: Send + Sync {
         token_sha256_hex: &str,
     ) -> impl Future<Output = Result<ApiToken>> + Send;
 
-    /// The token with this hash, its last use set to now.
+    /// The token with this hash, its last use set to now. An unknown hash costs no write
+    /// (on SQLite it is looked up on the read side).
     fn use_api_token(
         &self,
         token_sha256_hex: &str,

@@ -1364,6 +1364,23 @@ impl Store for SqliteStore {
 
     async fn use_api_token(&self, token_sha256_hex: &str) -> Result<Option<ApiToken>> {
         let hash = token_sha256_hex.to_ascii_lowercase();
+        // Looked up on the read side first: an unknown token (a guess, a flood of them)
+        // never queues behind scans on the single writer.
+        let lookup = hash.clone();
+        let known = self
+            .read(move |c| {
+                c.query_row(
+                    "SELECT 1 FROM api_tokens WHERE token_sha256 = ?1",
+                    [&lookup],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map_err(StoreError::sqlite("looking up an API token"))
+            })
+            .await?;
+        if known.is_none() {
+            return Ok(None);
+        }
         self.run(move |c| {
             let row = c
                 .query_row(
