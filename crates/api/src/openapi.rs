@@ -530,6 +530,8 @@ fn console_operations() -> Vec<Operation> {
                     "cluster": {"type": "string"}}}),
             ),
             ok: ("201", object()),
+            // Saved queries belong to the calling token: readers keep their own.
+            access: Access::Read,
             ..op(
                 "/api/v1/explorer/saved",
                 "post",
@@ -541,6 +543,8 @@ fn console_operations() -> Vec<Operation> {
         Operation {
             params: vec![("id", "path", "Saved query id.", id())],
             ok: ("204", json!({})),
+            // Saved queries belong to the calling token: readers keep their own.
+            access: Access::Read,
             ..op(
                 "/api/v1/explorer/saved/{id}",
                 "delete",
