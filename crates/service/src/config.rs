@@ -108,6 +108,9 @@ pub struct Config {
     /// inferred, and marked so.
     #[serde(default)]
     pub maven_index: Option<PathBuf>,
+    /// What scanning one image may cost (`[scan]`, see [`crate::scan_limits`]).
+    #[serde(default)]
+    pub scan: crate::scan_limits::ScanLimits,
 }
 
 fn default_listen() -> SocketAddr {
@@ -885,6 +888,8 @@ mod tests {
         assert_eq!(c.schedules.registry_poll.0, Duration::from_secs(900));
         assert_eq!(c.schedules.reassess_window.to_string(), "90d");
         assert_eq!(c.clusters[0].name, "prod");
+        assert_eq!(c.scan.limits().max_scan_time, Duration::from_secs(1800));
+        assert_eq!(c.scan.layer_cache_bytes(), 4096 << 20);
         let r = &c.registries[0];
         assert_eq!(
             r.credentials,
