@@ -103,6 +103,11 @@ pub struct Config {
     pub clusters: Vec<Cluster>,
     #[serde(default)]
     pub registries: Vec<Registry>,
+    /// A local SHA-1 → Maven coordinates index naming Java archives that do not declare
+    /// their coordinates (format: docs/inventory.md). `None`: such coordinates are
+    /// inferred, and marked so.
+    #[serde(default)]
+    pub maven_index: Option<PathBuf>,
     /// What scanning one image may cost (`[scan]`, see [`crate::scan_limits`]).
     #[serde(default)]
     pub scan: crate::scan_limits::ScanLimits,

@@ -137,9 +137,18 @@ async fn pull_and_inventory(
         .walk_layers(Arc::new(Cataloger), &acquire, None)
         .await
         .map_err(|e| fail(e.to_string()))?;
-    let inventory = tokio::task::spawn_blocking(move || crowsnest_catalog::inventory(&layers))
+    let maven_index = service.config.maven_index.clone();
+    let inventory =
+        tokio::task::spawn_blocking(move || -> Result<crowsnest_catalog::Inventory, String> {
+            let mut inventory = crowsnest_catalog::inventory(&layers);
+            if let Some(index) = maven_index {
+                crowsnest_catalog::maven_index::apply(&index, &mut inventory.packages)?;
+            }
+            Ok(inventory)
+        })
         .await
-        .map_err(|e| JobError::Task(e.to_string()))?;
+        .map_err(|e| JobError::Task(e.to_string()))?
+        .map_err(fail)?;
     for (path, reason) in inventory.unreadable.iter().take(20) {
         tracing::debug!(image = %image_name, path, reason, "file not fully cataloged");
     }
