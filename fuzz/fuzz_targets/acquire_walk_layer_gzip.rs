@@ -36,6 +36,7 @@ impl LayerAnalyzer for PrefixReader {
 const LIMITS: Limits = Limits {
     max_layer_bytes: 8 << 20,
     max_entries: 10_000,
+    ..Limits::DEFAULT
 };
 
 fuzz_target!(|tar: &[u8]| {

@@ -1,14 +1,17 @@
 //! Opening an image from any transport and walking its layers.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use crowsnest_model::Digest;
 use crowsnest_model::layer::{LayerAnalyzer, LayerContents};
 use futures::StreamExt;
 use serde::Serialize;
 
+use crate::budget::ImageBudget;
 use crate::cache::LayerCache;
 use crate::credentials::{AuthFileLookup, CredentialsError};
 use crate::local::{LocalError, LocalStore};
@@ -17,7 +20,7 @@ use crate::manifest::{
 };
 use crate::reference::{ImageRef, RegistryRef};
 use crate::registry::{RegistryClient, RegistryError, RegistryOptions};
-use crate::walk::{LayerExpectations, Limits, WalkError, walk_layer};
+use crate::walk::{LayerExpectations, Limits, WalkError, walk_layer_within};
 
 /// Everything that shapes how images are fetched and walked.
 #[derive(Clone, Debug)]
@@ -31,6 +34,11 @@ pub struct AcquireOptions {
     pub parallel_layers: usize,
     /// Per-layer results cache; `None` disables caching.
     pub cache_dir: Option<PathBuf>,
+    /// Most bytes the layer cache keeps under `cache_dir`; least recently used layers go
+    /// first.
+    pub cache_max_bytes: u64,
+    /// Set to stop a walk in progress (a worker that lost its job's lease sets it).
+    pub cancel: Arc<AtomicBool>,
 }
 
 impl Default for AcquireOptions {
@@ -44,6 +52,8 @@ impl Default for AcquireOptions {
                 .map_or(2, |n| n.get())
                 .clamp(1, 8),
             cache_dir: None,
+            cache_max_bytes: crate::cache::DEFAULT_MAX_BYTES,
+            cancel: Arc::new(AtomicBool::new(false)),
         }
     }
 }
@@ -85,6 +95,12 @@ pub enum AcquireError {
         digest: Digest,
         #[source]
         source: Box<WalkError>,
+    },
+    #[error("{image}: {layers} layers, limit {limit} (raise the limit if the image is genuine)")]
+    TooManyLayers {
+        image: String,
+        layers: usize,
+        limit: usize,
     },
     #[error("{image}: layer {index} ({digest}): the walk thread failed: {reason}")]
     LayerTask {
@@ -218,24 +234,53 @@ impl Image {
     where
         A: LayerAnalyzer + Send + Sync + 'static,
     {
-        let cache = opts.cache_dir.as_ref().map(|d| LayerCache::new(d.clone()));
+        let layers = self.layers();
+        if layers.len() > opts.limits.max_layers {
+            return Err(AcquireError::TooManyLayers {
+                image: self.name.clone(),
+                layers: layers.len(),
+                limit: opts.limits.max_layers,
+            });
+        }
+        let budget = Arc::new(ImageBudget::new(&opts.limits).with_cancel(Arc::clone(&opts.cancel)));
+        // A layer repeated in an image (same diffID) is walked once.
+        let mut first_of: HashMap<&Digest, usize> = HashMap::new();
+        let unique: Vec<(usize, LayerInfo)> = layers
+            .iter()
+            .enumerate()
+            .filter(|(index, layer)| *first_of.entry(&layer.diff_id).or_insert(*index) == *index)
+            .map(|(index, layer)| (index, layer.clone()))
+            .collect();
+        let cache = opts
+            .cache_dir
+            .as_ref()
+            .map(|d| LayerCache::new(d.clone(), opts.cache_max_bytes));
         let key = analyzer.cache_key();
-        let tasks = self.layers().into_iter().enumerate().map(|(index, layer)| {
+        let tasks = unique.into_iter().map(|(index, layer)| {
             let analyzer = Arc::clone(&analyzer);
             let cache = cache.clone();
             let key = key.clone();
             let progress = progress.clone();
-            let limits = opts.limits;
+            let budget = Arc::clone(&budget);
             async move {
                 let report = |p: Progress| {
                     if let Some(f) = &progress {
                         f(p)
                     }
                 };
+                let layer_error = |source: WalkError| AcquireError::Layer {
+                    image: self.name.clone(),
+                    index,
+                    digest: layer.descriptor.digest.clone(),
+                    source: Box::new(source),
+                };
                 if let Some(hit) = cache
                     .as_ref()
                     .and_then(|c| c.get::<A::Output>(&layer.diff_id, &key))
                 {
+                    budget
+                        .charge_entries(hit.entries.len() as u64)
+                        .map_err(|e| layer_error(e.into()))?;
                     report(Progress::Finished {
                         layer: index,
                         cached: true,
@@ -261,7 +306,7 @@ impl Image {
                         progress: progress_for_thread,
                         pending: 0,
                     };
-                    walk_layer(counted, &expect, analyzer.as_ref(), &limits)
+                    walk_layer_within(counted, &expect, analyzer.as_ref(), &budget)
                 })
                 .await
                 .map_err(|e| AcquireError::LayerTask {
@@ -270,12 +315,7 @@ impl Image {
                     digest: layer.descriptor.digest.clone(),
                     reason: e.to_string(),
                 })?
-                .map_err(|source| AcquireError::Layer {
-                    image: self.name.clone(),
-                    index,
-                    digest: layer.descriptor.digest.clone(),
-                    source: Box::new(source),
-                })?;
+                .map_err(layer_error)?;
                 if let Some(c) = &cache {
                     c.put(&layer.diff_id, &key, &walked);
                 }
@@ -286,12 +326,32 @@ impl Image {
                 Ok::<_, AcquireError>(walked)
             }
         });
-        let results: Vec<Result<LayerContents<A::Output>, AcquireError>> =
+        let walked: Vec<Result<LayerContents<A::Output>, AcquireError>> =
             futures::stream::iter(tasks)
                 .buffered(opts.parallel_layers.max(1))
                 .collect()
                 .await;
-        results.into_iter().collect()
+        let mut walked = walked.into_iter();
+        let mut out: Vec<LayerContents<A::Output>> = Vec::with_capacity(layers.len());
+        for (index, layer) in layers.iter().enumerate() {
+            let first = first_of[&layer.diff_id];
+            if first == index {
+                out.push(walked.next().expect("one result per unique layer")?);
+                continue;
+            }
+            // The copy costs memory like the first one did.
+            budget
+                .charge_entries(out[first].entries.len() as u64)
+                .map_err(|e| AcquireError::Layer {
+                    image: self.name.clone(),
+                    index,
+                    digest: layer.descriptor.digest.clone(),
+                    source: Box::new(e.into()),
+                })?;
+            let copy = out[first].clone();
+            out.push(copy);
+        }
+        Ok(out)
     }
 }
 

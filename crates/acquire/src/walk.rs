@@ -2,36 +2,22 @@
 //! diffID, walk the tar entries, and hand wanted files to the analyzer. Nothing is
 //! written to disk and memory stays bounded by the limits, whatever the layer holds.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher as _};
 use std::io::{self, BufRead, BufReader, Read};
 
 use crowsnest_model::Digest;
 use crowsnest_model::digest::Algorithm;
 use crowsnest_model::layer::{
-    Analyzed, EntryError, EntryKind, FileEntry, LayerAnalyzer, LayerContents,
+    Analyzed, EntryError, EntryKind, FileEntry, LayerAnalyzer, LayerContents, MAX_ENTRY_ERRORS,
+    SharedAnalysis,
 };
-use crowsnest_model::path::{self, normalize};
+use crowsnest_model::path::{self, MAX_PATH_BYTES, normalize, shorten};
 use sha2::{Digest as _, Sha256, Sha512};
 
-/// Bounds on what one layer may cost. A layer that exceeds them fails with
-/// [`WalkError::TooLarge`]: a decompression bomb never reaches the analyzers' memory.
-#[derive(Clone, Copy, Debug)]
-pub struct Limits {
-    /// Maximum uncompressed bytes of one layer.
-    pub max_layer_bytes: u64,
-    /// Maximum number of tar entries in one layer.
-    pub max_entries: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_layer_bytes: 32 << 30,
-            max_entries: 2_000_000,
-        }
-    }
-}
+pub use crate::budget::Limits;
+use crate::budget::{BudgetExceeded, ImageBudget, grouped};
+use crate::framing::{ExtensionGuard, RecordTooLarge};
 
 /// Why a layer could not be walked. The caller adds which blob it was.
 #[derive(Debug, thiserror::Error)]
@@ -43,9 +29,19 @@ pub enum WalkError {
     )]
     DiffIdMismatch { expected: Digest, actual: Digest },
     #[error(
-        "layer exceeds the limit of {limit} {what} (raise it with --max-layer-size if the image is genuine)"
+        "{} {what}, limit {} (raise the limit if the image is genuine)",
+        grouped(*used),
+        grouped(*limit)
     )]
-    TooLarge { what: &'static str, limit: u64 },
+    TooLarge {
+        what: &'static str,
+        used: u64,
+        limit: u64,
+    },
+    #[error("{0}")]
+    Budget(#[from] BudgetExceeded),
+    #[error("{0}")]
+    RecordTooLarge(RecordTooLarge),
     #[error("corrupt or truncated {compression} stream: {source}")]
     Decompress {
         compression: &'static str,
@@ -138,37 +134,47 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
-/// Fails the read once more than `limit` bytes have passed.
-struct LimitedReader<R> {
+/// Fails the read once more than the layer's limit of bytes have passed, or the image's
+/// budget (bytes, wall time, cancellation) is used up.
+struct LimitedReader<'b, R> {
     inner: R,
-    remaining: u64,
+    read: u64,
+    limit: u64,
+    budget: &'b ImageBudget,
 }
 
 /// Errors raised below the tar reader are tagged so that, however the tar crate wraps
 /// them, the walk can report the real cause (a bomb, a corrupt stream) and not "bad tar".
 #[derive(Debug)]
 enum StreamFault {
-    LimitExceeded,
+    LimitExceeded { used: u64 },
+    Budget(BudgetExceeded),
     Decode(io::Error),
 }
 
 impl std::fmt::Display for StreamFault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StreamFault::LimitExceeded => f.write_str("uncompressed size limit exceeded"),
+            StreamFault::LimitExceeded { .. } => f.write_str("uncompressed size limit exceeded"),
+            StreamFault::Budget(e) => write!(f, "{e}"),
             StreamFault::Decode(e) => write!(f, "{e}"),
         }
     }
 }
 impl std::error::Error for StreamFault {}
 
-impl<R: Read> Read for LimitedReader<R> {
+impl<R: Read> Read for LimitedReader<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        if n as u64 > self.remaining {
-            return Err(io::Error::other(StreamFault::LimitExceeded));
+        self.read += n as u64;
+        if self.read > self.limit {
+            return Err(io::Error::other(StreamFault::LimitExceeded {
+                used: self.read,
+            }));
         }
-        self.remaining -= n as u64;
+        self.budget
+            .charge_bytes(n as u64)
+            .map_err(|e| io::Error::other(StreamFault::Budget(e)))?;
         Ok(n)
     }
 }
@@ -213,11 +219,11 @@ impl<R: Read> Read for DecodeTagged<R> {
     }
 }
 
-/// Finds a [`StreamFault`] anywhere in an error's source chain.
-fn find_fault(e: &io::Error) -> Option<&StreamFault> {
+/// Finds an error of type `T` anywhere in an error's source chain.
+fn find_in_chain<T: std::error::Error + 'static>(e: &io::Error) -> Option<&T> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = e.get_ref().map(|r| r as _);
     while let Some(err) = cur {
-        if let Some(fault) = err.downcast_ref::<StreamFault>() {
+        if let Some(fault) = err.downcast_ref::<T>() {
             return Some(fault);
         }
         cur = err
@@ -230,11 +236,16 @@ fn find_fault(e: &io::Error) -> Option<&StreamFault> {
 
 /// Maps an error seen while reading the (decompressed) tar stream to its real cause.
 fn classify(e: io::Error, compression: Compression, limits: &Limits) -> WalkError {
-    match find_fault(&e) {
-        Some(StreamFault::LimitExceeded) => WalkError::TooLarge {
+    if let Some(record) = find_in_chain::<RecordTooLarge>(&e) {
+        return WalkError::RecordTooLarge(RecordTooLarge { ..*record });
+    }
+    match find_in_chain::<StreamFault>(&e) {
+        Some(StreamFault::LimitExceeded { used }) => WalkError::TooLarge {
             what: "uncompressed bytes",
+            used: *used,
             limit: limits.max_layer_bytes,
         },
+        Some(StreamFault::Budget(b)) => WalkError::Budget(b.clone()),
         Some(StreamFault::Decode(_)) if compression != Compression::None => WalkError::Decompress {
             compression: compression.name(),
             source: e,
@@ -253,13 +264,25 @@ pub struct LayerExpectations {
     pub diff_id: Option<Digest>,
 }
 
-/// Walks one layer blob in a single streaming pass.
+/// Walks one layer blob in a single streaming pass, as the only layer of its image.
 pub fn walk_layer<A: LayerAnalyzer>(
     blob: impl Read,
     expect: &LayerExpectations,
     analyzer: &A,
     limits: &Limits,
 ) -> Result<LayerContents<A::Output>, WalkError> {
+    walk_layer_within(blob, expect, analyzer, &ImageBudget::new(limits))
+}
+
+/// Walks one layer blob in a single streaming pass, charging what it costs to the
+/// budget of its image (shared with the image's other layers).
+pub fn walk_layer_within<A: LayerAnalyzer>(
+    blob: impl Read,
+    expect: &LayerExpectations,
+    analyzer: &A,
+    budget: &ImageBudget,
+) -> Result<LayerContents<A::Output>, WalkError> {
+    let limits = budget.limits();
     let blob_alg = expect
         .blob_digest
         .as_ref()
@@ -289,12 +312,14 @@ pub fn walk_layer<A: LayerAnalyzer>(
     let mut tar_stream = HashingReader::new(
         LimitedReader {
             inner: DecodeTagged(decoder),
-            remaining: limits.max_layer_bytes,
+            read: 0,
+            limit: limits.max_layer_bytes,
+            budget,
         },
         diff_alg,
     );
 
-    let mut walker = EntryWalker::new(analyzer);
+    let mut walker = EntryWalker::new(analyzer, budget);
     let walked = walk_entries(&mut tar_stream, &mut walker, compression, limits).and_then(|()| {
         // Drain what follows the end-of-archive marker so both digests (and the gzip
         // trailer's CRC) cover the whole blob.
@@ -308,6 +333,12 @@ pub fn walk_layer<A: LayerAnalyzer>(
         count: uncompressed_size,
     } = tar_stream;
     let actual_diff = diff_hasher.finish();
+    // Out of time or cancelled: stop now, not after reading the rest of the blob.
+    if let Err(e @ WalkError::Budget(BudgetExceeded::Time { .. } | BudgetExceeded::Cancelled)) =
+        walked
+    {
+        return Err(e);
+    }
     let mut compressed = limited.inner.0.into_inner();
     // Even when the walk failed, hash the rest of the blob: a corrupted or substituted
     // blob usually breaks inflate or tar first, and the digest mismatch is the real cause.
@@ -352,7 +383,7 @@ fn walk_entries<R: Read, A: LayerAnalyzer>(
     compression: Compression,
     limits: &Limits,
 ) -> Result<(), WalkError> {
-    let mut archive = tar::Archive::new(stream);
+    let mut archive = tar::Archive::new(ExtensionGuard::new(stream, limits.max_extension_record));
     let entries = archive
         .entries()
         .map_err(|e| classify(e, compression, limits))?;
@@ -360,13 +391,19 @@ fn walk_entries<R: Read, A: LayerAnalyzer>(
         if seen >= limits.max_entries {
             return Err(WalkError::TooLarge {
                 what: "tar entries",
+                used: seen as u64 + 1,
                 limit: limits.max_entries as u64,
             });
         }
+        walker.budget.charge_entries(1)?;
+        walker.budget.check()?;
         let mut entry = entry.map_err(|e| classify(e, compression, limits))?;
         walker
             .visit(&mut entry)
             .map_err(|e| classify(e, compression, limits))?;
+        if let Some(exceeded) = walker.exceeded.take() {
+            return Err(exceeded.into());
+        }
     }
     Ok(())
 }
@@ -374,34 +411,52 @@ fn walk_entries<R: Read, A: LayerAnalyzer>(
 /// Per-layer state while entries stream past.
 struct EntryWalker<'a, A: LayerAnalyzer> {
     analyzer: &'a A,
+    budget: &'a ImageBudget,
     entries: Vec<FileEntry>,
     whiteouts: Vec<String>,
     opaque_dirs: Vec<String>,
     analyzed: Vec<Analyzed<A::Output>>,
+    hardlinks: Vec<SharedAnalysis>,
     errors: Vec<EntryError>,
+    /// Entries rejected beyond [`MAX_ENTRY_ERRORS`]: counted, not kept.
+    errors_dropped: u64,
     /// Hashes of the paths seen so far, to check hard-link targets without quadratic scans.
     seen_paths: HashSet<u64>,
+    /// Which analysis each analyzed path (or hard link to one) has: a hard link is
+    /// resolved by one lookup, however long its chain.
+    analysis_at: HashMap<String, usize>,
+    /// The image budget ran out while an analyzer was reading.
+    exceeded: Option<BudgetExceeded>,
 }
 
 const WHITEOUT_PREFIX: &str = ".wh.";
 const OPAQUE_MARKER: &str = ".wh..wh..opq";
 
 impl<'a, A: LayerAnalyzer> EntryWalker<'a, A> {
-    fn new(analyzer: &'a A) -> Self {
+    fn new(analyzer: &'a A, budget: &'a ImageBudget) -> Self {
         EntryWalker {
             analyzer,
+            budget,
             entries: Vec::new(),
             whiteouts: Vec::new(),
             opaque_dirs: Vec::new(),
             analyzed: Vec::new(),
+            hardlinks: Vec::new(),
             errors: Vec::new(),
+            errors_dropped: 0,
             seen_paths: HashSet::new(),
+            analysis_at: HashMap::new(),
+            exceeded: None,
         }
     }
 
     fn reject(&mut self, raw: &str, reason: impl Into<String>) {
+        if self.errors.len() >= MAX_ENTRY_ERRORS {
+            self.errors_dropped += 1;
+            return;
+        }
         self.errors.push(EntryError {
-            entry: raw.to_string(),
+            entry: shorten(raw).to_string(),
             reason: reason.into(),
         });
     }
@@ -443,12 +498,23 @@ impl<'a, A: LayerAnalyzer> EntryWalker<'a, A> {
                 .link_name_bytes()
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
         };
+        let mut shared = None;
         let kind = match header.entry_type() {
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
                 EntryKind::File
             }
             tar::EntryType::Directory => EntryKind::Dir,
             tar::EntryType::Symlink => match link_target() {
+                Some(t) if t.len() > MAX_PATH_BYTES => {
+                    self.reject(
+                        &raw,
+                        format!(
+                            "symbolic link target is {} bytes long, limit {MAX_PATH_BYTES}",
+                            t.len()
+                        ),
+                    );
+                    return Ok(());
+                }
                 Some(t) if !t.is_empty() && !t.contains('\0') => EntryKind::Symlink(t),
                 _ => {
                     self.reject(&raw, "symbolic link without a target");
@@ -465,7 +531,7 @@ impl<'a, A: LayerAnalyzer> EntryWalker<'a, A> {
                                 format!("hard link to {t}, which is not earlier in this layer"),
                             );
                         }
-                        self.link_analysis(&path, &t);
+                        shared = self.analysis_at.get(&t).copied();
                         EntryKind::Hardlink(t)
                     }
                     Some(Err(e)) => {
@@ -482,7 +548,16 @@ impl<'a, A: LayerAnalyzer> EntryWalker<'a, A> {
             _ => EntryKind::Other,
         };
         if kind == EntryKind::File && self.analyzer.wants(&path, size, mode) {
-            let result = self.analyzer.analyze(&path, size, entry);
+            let mut counted = BudgetedReader {
+                inner: &mut *entry,
+                budget: self.budget,
+                exceeded: &mut self.exceeded,
+            };
+            let result = self.analyzer.analyze(&path, size, &mut counted);
+            if self.exceeded.is_some() {
+                return Ok(());
+            }
+            self.analysis_at.insert(path.clone(), self.analyzed.len());
             self.analyzed.push(Analyzed {
                 path: path.clone(),
                 result,
@@ -490,6 +565,16 @@ impl<'a, A: LayerAnalyzer> EntryWalker<'a, A> {
             // The analyzer may stop early; make sure a stream failure is not mistaken for
             // the end of the entry by reading what it left (tar would skip it anyway).
             io::copy(entry, &mut io::sink())?;
+        } else if let Some(index) = shared.filter(|_| self.analyzer.wants(&path, size, mode)) {
+            // A hard link where the analyzer would look shares its target's analysis.
+            self.analysis_at.insert(path.clone(), index);
+            self.hardlinks.push(SharedAnalysis {
+                path: path.clone(),
+                analyzed: index,
+            });
+        } else if !self.analysis_at.is_empty() {
+            // Whatever replaced an analyzed path in this layer has no analysis.
+            self.analysis_at.remove(&path);
         }
         self.seen_paths.insert(path_hash(&path));
         self.entries.push(FileEntry {
@@ -501,27 +586,48 @@ impl<'a, A: LayerAnalyzer> EntryWalker<'a, A> {
         Ok(())
     }
 
-    /// A hard link to a file analyzed earlier in the layer carries the same content.
-    fn link_analysis(&mut self, link: &str, target: &str) {
-        if let Some(prev) = self.analyzed.iter().find(|a| a.path == target) {
-            let copy = Analyzed {
-                path: link.to_string(),
-                result: prev.result.clone(),
-            };
-            self.analyzed.push(copy);
+    fn finish(mut self, diff_id: Digest, uncompressed_size: u64) -> LayerContents<A::Output> {
+        if self.errors_dropped > 0 {
+            self.errors.push(EntryError {
+                entry: String::new(),
+                reason: format!(
+                    "{} more entries were rejected (only the first {MAX_ENTRY_ERRORS} are listed)",
+                    grouped(self.errors_dropped)
+                ),
+            });
         }
-    }
-
-    fn finish(self, diff_id: Digest, uncompressed_size: u64) -> LayerContents<A::Output> {
         LayerContents {
             diff_id,
             entries: self.entries,
             whiteouts: self.whiteouts,
             opaque_dirs: self.opaque_dirs,
             analyzed: self.analyzed,
+            hardlinks: self.hardlinks,
             errors: self.errors,
             uncompressed_size,
         }
+    }
+}
+
+/// What an analyzer reads, charged to the image's budget. Once the budget is used up
+/// the reads fail and the walk stops after the analyzer returns.
+struct BudgetedReader<'r, R> {
+    inner: R,
+    budget: &'r ImageBudget,
+    exceeded: &'r mut Option<BudgetExceeded>,
+}
+
+impl<R: Read> Read for BudgetedReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.exceeded.is_some() {
+            return Err(io::Error::other("the image's analysis budget is used up"));
+        }
+        let n = self.inner.read(buf)?;
+        if let Err(e) = self.budget.charge_analyzed(n as u64) {
+            *self.exceeded = Some(e);
+            return Err(io::Error::other("the image's analysis budget is used up"));
+        }
+        Ok(n)
     }
 }
 

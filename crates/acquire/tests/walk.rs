@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 
 use crowsnest_acquire::walk::{LayerExpectations, Limits, WalkError, digest_of, walk_layer};
 use crowsnest_model::digest::Algorithm;
-use crowsnest_model::layer::{EntryKind, LayerAnalyzer, SquashedFs};
+use crowsnest_model::layer::{EntryKind, LayerAnalyzer, SharedAnalysis, SquashedFs};
 
 /// Keeps the text of files under /etc; refuses files named `bad`.
 struct EtcReader;
@@ -128,8 +128,15 @@ fn walks_entries_whiteouts_links_and_analyzes_wanted_files() {
         [
             ("/etc/os-release", &Ok("ID=debian\n".to_string())),
             ("/etc/bad", &Err("bad file".to_string())),
-            ("/etc/alias", &Ok("ID=debian\n".to_string())),
         ]
+    );
+    // The hard link shares the analysis of the file it links to; it holds no copy.
+    assert_eq!(
+        layer.hardlinks,
+        [SharedAnalysis {
+            path: "/etc/alias".into(),
+            analyzed: 0
+        }]
     );
     assert!(layer.errors.is_empty(), "{:?}", layer.errors);
 }

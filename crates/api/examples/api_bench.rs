@@ -4,7 +4,9 @@
 //! the target p99 < 50 ms.
 //!
 //! Environment: BENCH_IMAGES (2000), BENCH_FINDINGS_PER_IMAGE (250), BENCH_REQUESTS
-//! (4000), BENCH_CONCURRENCY (32), BENCH_POSTGRES_URL (PostgreSQL instead of SQLite).
+//! (4000), BENCH_CONCURRENCY (32), BENCH_POSTGRES_URL (PostgreSQL instead of SQLite),
+//! BENCH_DATA_DIR (keep the SQLite store there, e.g. for `crowsnest serve` to serve the
+//! console benchmark of docs/benchmarks.md; default: a temporary directory).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -78,6 +80,7 @@ fn finding(rng: &mut Rng) -> Finding {
             ecosystem: "Debian:12".into(),
             layer: None,
             matched_source: None,
+            identity: None,
         },
         installed_version: format!("1.{}.{}", pkg % 7, pkg % 13),
         fixed_versions: if fix == FixStatus::FixAvailable {
@@ -117,7 +120,10 @@ async fn main() {
     let per_image = env("BENCH_FINDINGS_PER_IMAGE", 250);
     let requests = env("BENCH_REQUESTS", 4_000);
     let concurrency = env("BENCH_CONCURRENCY", 32);
-    let dir = tempfile::tempdir().unwrap();
+    let temporary = tempfile::tempdir().unwrap();
+    let dir = std::env::var_os("BENCH_DATA_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| temporary.path().to_path_buf());
     let (store, backend) = match std::env::var("BENCH_POSTGRES_URL") {
         Ok(url) if !url.is_empty() => {
             let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
@@ -139,7 +145,7 @@ async fn main() {
             )
         }
         _ => (
-            AnyStore::Sqlite(SqliteStore::open_dir(dir.path()).await.unwrap()),
+            AnyStore::Sqlite(SqliteStore::open_dir(&dir).await.unwrap()),
             "SQLite",
         ),
     };
@@ -229,7 +235,7 @@ async fn main() {
         .create_api_token("bench", TokenRole::Read, &auth::token_hash(&token))
         .await
         .unwrap();
-    let state = ApiState::new(Arc::clone(&store), ApiConfig::new(dir.path().to_path_buf()));
+    let state = ApiState::new(Arc::clone(&store), ApiConfig::new(dir.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(crowsnest_api::serve_on(

@@ -120,6 +120,19 @@ pub(crate) async fn require_token(
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|t| t.trim().to_string());
     let method = request.method().clone();
+    // The console's session cookie stands in for a bearer token (see crate::session).
+    if presented.is_none()
+        && let Some(session) =
+            crate::session::authenticate(&state, &method, request.headers()).await
+    {
+        return match session.and_then(|token| authorise(token, &method)) {
+            Ok(token) => {
+                request.extensions_mut().insert(Caller(token));
+                next.run(request).await
+            }
+            Err(e) => axum::response::IntoResponse::into_response(e),
+        };
+    }
     match authenticate(&state, client.0.0.ip(), presented, &method).await {
         Ok(token) => {
             request.extensions_mut().insert(Caller(token));
@@ -169,6 +182,17 @@ async fn authenticate(
             }
         },
     };
+    authorise(token, method)
+}
+
+/// A presented token's record, its failures counted against `ip` like a bearer's (the
+/// console's sign-in exchanges a token this way).
+pub(crate) async fn verify(state: &ApiState, ip: IpAddr, presented: &str) -> HttpResult<ApiToken> {
+    authenticate(state, ip, Some(presented.to_string()), &Method::GET).await
+}
+
+/// Whether `token`'s role allows `method`.
+fn authorise(token: ApiToken, method: &Method) -> HttpResult<ApiToken> {
     if method != Method::GET && method != Method::HEAD && token.role != TokenRole::Admin {
         return Err(HttpError::forbidden(format!(
             "token {} has the read role; {method} needs an admin token",

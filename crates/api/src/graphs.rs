@@ -15,8 +15,8 @@ use axum::response::Response;
 use crowsnest_discover::snapshot::{Origin, Snapshot};
 use crowsnest_graph::query::{QueryEngine, QueryOptions, TEMPLATES, template};
 use crowsnest_graph::{
-    BuildOptions, ClusterInput, ImageFindings, PathOptions, SecurityGraph, attack_paths as paths,
-    choke_points,
+    AttackPath, BuildOptions, ChokePoint, ClusterInput, ImageFindings, PathOptions, SecurityGraph,
+    attack_paths as paths, choke_points,
 };
 use crowsnest_model::Digest;
 use crowsnest_store::{ClusterSummary, Store};
@@ -265,7 +265,7 @@ async fn load_cluster(state: &ApiState, cluster: &ClusterSummary) -> HttpResult<
 }
 
 /// The graphs of every cluster, or of the one `cluster` names.
-async fn load(state: &ApiState, cluster: Option<&str>) -> HttpResult<Vec<Arc<Loaded>>> {
+pub(crate) async fn load(state: &ApiState, cluster: Option<&str>) -> HttpResult<Vec<Arc<Loaded>>> {
     let clusters = state.store().clusters().await?;
     let chosen: Vec<&ClusterSummary> = match cluster {
         Some(id) => {
@@ -339,34 +339,8 @@ pub(crate) async fn attack_paths(
     };
     let mut all = Vec::new();
     for loaded in load(&state, p.text("cluster")).await? {
-        let options = options.clone();
-        let graph_owner = Arc::clone(&loaded);
-        let (found, chokes) = tokio::task::spawn_blocking(move || {
-            let found = paths(&graph_owner.graph, &options);
-            let chokes = choke_points(&graph_owner.graph, &found, 10);
-            (found, chokes)
-        })
-        .await
-        .map_err(|e| {
-            HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-        })?;
-        for path in found {
-            let mut v = serde_json::to_value(&path).unwrap_or(Value::Null);
-            if let Value::Object(map) = &mut v {
-                map.insert("cluster".into(), json!(loaded.cluster_id));
-                map.insert(
-                    "chokePoints".into(),
-                    json!(
-                        chokes
-                            .iter()
-                            .filter(|c| c.paths_broken > 0)
-                            .take(3)
-                            .collect::<Vec<_>>()
-                    ),
-                );
-            }
-            all.push(v);
-        }
+        let found = paths_of(&loaded, &options).await?;
+        all.extend(found.paths_json(&loaded));
     }
     offset_page(
         "/api/v1/attack-paths",
@@ -375,6 +349,49 @@ pub(crate) async fn attack_paths(
         &p,
         all,
     )
+}
+
+/// One cluster's attack paths and choke points.
+pub(crate) struct Found {
+    pub paths: Vec<AttackPath>,
+    pub chokes: Vec<ChokePoint>,
+}
+
+impl Found {
+    /// The paths as /attack-paths lists them: each with its cluster and the top three
+    /// choke points of the cluster.
+    pub(crate) fn paths_json(&self, loaded: &Loaded) -> Vec<Value> {
+        let top: Vec<&ChokePoint> = self
+            .chokes
+            .iter()
+            .filter(|c| c.paths_broken > 0)
+            .take(3)
+            .collect();
+        self.paths
+            .iter()
+            .map(|path| {
+                let mut v = serde_json::to_value(path).unwrap_or(Value::Null);
+                if let Value::Object(map) = &mut v {
+                    map.insert("cluster".into(), json!(loaded.cluster_id));
+                    map.insert("chokePoints".into(), json!(top));
+                }
+                v
+            })
+            .collect()
+    }
+}
+
+/// Computes a cluster's attack paths and choke points on the blocking pool.
+pub(crate) async fn paths_of(loaded: &Arc<Loaded>, options: &PathOptions) -> HttpResult<Found> {
+    let options = options.clone();
+    let graph_owner = Arc::clone(loaded);
+    tokio::task::spawn_blocking(move || {
+        let paths = paths(&graph_owner.graph, &options);
+        let chokes = choke_points(&graph_owner.graph, &paths, 10);
+        Found { paths, chokes }
+    })
+    .await
+    .map_err(|e| HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
 }
 
 pub(crate) async fn recommendations(

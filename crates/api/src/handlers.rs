@@ -26,7 +26,7 @@ pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
-fn opt_time(t: Option<OffsetDateTime>) -> Value {
+pub(crate) fn opt_time(t: Option<OffsetDateTime>) -> Value {
     t.map_or(Value::Null, |t| Value::String(rfc3339(t)))
 }
 
@@ -134,7 +134,7 @@ pub(crate) async fn metrics(State(state): State<ApiState>) -> Response {
         .into_response()
 }
 
-fn feed_age_seconds(state: &ApiState) -> Option<f64> {
+pub(crate) fn feed_age_seconds(state: &ApiState) -> Option<f64> {
     let path = state.config().feed_db.as_ref()?;
     let modified = std::fs::metadata(path).ok()?.modified().ok()?;
     Some(modified.elapsed().map_or(0.0, |d| d.as_secs_f64()))
@@ -257,23 +257,36 @@ pub(crate) async fn snapshot_diff(
         ));
     };
     let (from, to) = (snapshot_id(from)?, snapshot_id(to)?);
-    let decode = |id: i64, s: ClusterSnapshot| {
-        serde_json::from_value::<crowsnest_discover::snapshot::Snapshot>(s.snapshot).map_err(|e| {
-            HttpError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "not_a_discovery_snapshot",
-                format!("snapshot {id} is not in the discovery format: {e}"),
-            )
-        })
-    };
-    let old = decode(from, load_snapshot(&state, from).await?)?;
-    let new = decode(to, load_snapshot(&state, to).await?)?;
-    let diff = tokio::task::spawn_blocking(move || crowsnest_discover::diff::diff(&old, &new))
-        .await
-        .map_err(|e| {
-            HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-        })?;
+    let diff = diff_snapshots(&state, from, to).await?;
     Ok(Json(json!({"from": from, "to": to, "diff": diff})))
+}
+
+/// A stored snapshot in the discovery format (422 when it is something else).
+pub(crate) async fn discovery_snapshot(
+    state: &ApiState,
+    id: i64,
+) -> HttpResult<crowsnest_discover::snapshot::Snapshot> {
+    let stored = load_snapshot(state, id).await?;
+    serde_json::from_value(stored.snapshot).map_err(|e| {
+        HttpError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_a_discovery_snapshot",
+            format!("snapshot {id} is not in the discovery format: {e}"),
+        )
+    })
+}
+
+/// Objects added, removed and changed from snapshot `from` to `to`.
+pub(crate) async fn diff_snapshots(
+    state: &ApiState,
+    from: i64,
+    to: i64,
+) -> HttpResult<crowsnest_discover::diff::SnapshotDiff> {
+    let old = discovery_snapshot(state, from).await?;
+    let new = discovery_snapshot(state, to).await?;
+    tokio::task::spawn_blocking(move || crowsnest_discover::diff::diff(&old, &new))
+        .await
+        .map_err(|e| HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
 }
 
 // --- registries and images ------------------------------------------------------------
@@ -418,6 +431,7 @@ pub(crate) async fn image(
         "firstSeen": rfc3339(details.first_seen),
         "locations": locations,
         "runningIn": placements,
+        "scanFailure": crate::quarantine::scan_failure(&state, &digest, assessment.is_some()).await?,
         "assessment": assessment,
     })))
 }
@@ -617,6 +631,7 @@ pub(crate) async fn status(
     Ok(Json(json!({
         "targets": targets,
         "queue": {"ready": depth.ready, "delayed": depth.delayed, "running": depth.running},
+        "quarantinedImages": crate::quarantine::list(&state).await?,
         "feedAgeSeconds": feed_age_seconds(&state),
     })))
 }
@@ -731,7 +746,15 @@ pub(crate) async fn trigger(
     let spec = make_job(request.kind, &request.target).map_err(HttpError::not_found)?;
     let outcome = state.store().enqueue(&spec).await?;
     tracing::info!(kind = %spec.kind, key = %spec.key, job = outcome.id().0, "job triggered through the API");
-    Ok((
+    Ok(accepted(&spec, &outcome).into_response())
+}
+
+/// The 202 answer to a request that queued a job (or found it already queued).
+pub(crate) fn accepted(
+    spec: &crowsnest_store::JobSpec,
+    outcome: &Enqueued,
+) -> impl IntoResponse + use<> {
+    (
         StatusCode::ACCEPTED,
         Json(json!({
             "id": outcome.id().0,
@@ -740,7 +763,6 @@ pub(crate) async fn trigger(
             "alreadyActive": matches!(outcome, Enqueued::AlreadyActive(_)),
         })),
     )
-        .into_response())
 }
 
 pub(crate) fn body_rejection(e: axum::extract::rejection::BytesRejection) -> HttpError {

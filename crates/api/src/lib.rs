@@ -33,8 +33,12 @@ mod graphs;
 mod handlers;
 mod metrics;
 mod openapi;
+mod overview;
 mod params;
+mod quarantine;
+pub mod session;
 mod tls;
+mod tokens;
 
 /// The store crate, for callers (the CLI's token commands) that open the store the API
 /// serves without depending on it themselves.
@@ -83,6 +87,18 @@ pub enum TriggerKind {
 pub type TriggerFn =
     Arc<dyn Fn(TriggerKind, &str) -> Result<JobSpec, String> + Send + Sync + 'static>;
 
+/// Answers the requests no API route takes (the web console at `/`): `None` when the
+/// request is not its, which then gets the API's JSON 404.
+pub type SiteFn =
+    Arc<dyn Fn(&Method, &str, &axum::http::HeaderMap) -> Option<Response> + Send + Sync + 'static>;
+
+/// Makes the scan job for an image found in `repository` of the registry at
+/// `registry_url` (`POST /api/v1/images/{digest}/retry`); `Err(message)` when that
+/// registry is not configured (answered 404).
+pub type RescanFn = Arc<
+    dyn Fn(&str, &str, &crowsnest_model::Digest) -> Result<JobSpec, String> + Send + Sync + 'static,
+>;
+
 /// What the API serves from, besides the store.
 pub struct ApiConfig {
     /// The data directory (shown by /readyz checks, never served).
@@ -94,8 +110,12 @@ pub struct ApiConfig {
     pub settings: serde_json::Value,
     /// `None`: POST /api/v1/jobs answers 503 (no scheduler in this process).
     pub trigger: Option<TriggerFn>,
+    /// `None`: POST /api/v1/images/{digest}/retry answers 503.
+    pub rescan: Option<RescanFn>,
     /// How long a built security graph is reused before it is rebuilt from the store.
     pub graph_ttl: Duration,
+    /// The web console, mounted at `/` (`crowsnest serve` passes the embedded one).
+    pub site: Option<SiteFn>,
 }
 
 impl ApiConfig {
@@ -105,7 +125,9 @@ impl ApiConfig {
             feed_db: None,
             settings: serde_json::Value::Object(Default::default()),
             trigger: None,
+            rescan: None,
             graph_ttl: Duration::from_secs(60),
+            site: None,
         }
     }
 }
@@ -122,6 +144,8 @@ struct Inner {
     auth: auth::AuthState,
     metrics: Metrics,
     graphs: graphs::GraphCache,
+    /// Whether the server listens with TLS (session cookies are then `Secure`).
+    tls: std::sync::atomic::AtomicBool,
 }
 
 impl ApiState {
@@ -133,6 +157,7 @@ impl ApiState {
                 auth: auth::AuthState::default(),
                 metrics: Metrics::default(),
                 graphs: graphs::GraphCache::default(),
+                tls: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -148,6 +173,10 @@ impl ApiState {
 
     pub(crate) fn config(&self) -> &ApiConfig {
         &self.inner.config
+    }
+
+    pub(crate) fn serves_tls(&self) -> bool {
+        self.inner.tls.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -178,6 +207,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/images", get(handlers::images))
         .route("/images/{digest}", get(handlers::image))
         .route("/images/{digest}/sbom", get(handlers::sbom))
+        .route("/images/{digest}/retry", post(quarantine::retry))
         .route("/findings", get(handlers::findings))
         .route("/assessments", get(defender::assessments))
         .route("/assessments/{digest}", get(defender::assessment))
@@ -194,6 +224,15 @@ pub fn router(state: ApiState) -> Router {
         .route("/status", get(handlers::status))
         .route("/jobs", get(handlers::jobs).post(handlers::trigger))
         .route("/jobs/{id}", get(handlers::job))
+        // The web console's endpoints.
+        .route("/overview", get(overview::overview))
+        .route("/tokens", get(tokens::list).post(tokens::create))
+        .route("/tokens/{name}", axum::routing::delete(tokens::revoke))
+        .route("/explorer/saved", get(tokens::saved).post(tokens::save))
+        .route(
+            "/explorer/saved/{id}",
+            axum::routing::delete(tokens::unsave),
+        )
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
@@ -203,8 +242,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/readyz", get(handlers::readyz))
         .route("/metrics", get(handlers::metrics))
         .route("/openapi.json", get(handlers::openapi))
-        .nest("/api/v1", data)
-        .fallback(not_found)
+        .nest("/api/v1", data.merge(console_routes()))
+        .fallback(site_or_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(etag))
         .layer(middleware::from_fn(uniform_errors))
@@ -216,8 +255,28 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-async fn not_found(request: Request) -> HttpError {
-    HttpError::not_found(format!("no such endpoint: {}", request.uri().path()))
+/// The web console's answer when it has one, else the JSON 404.
+/// Console sessions: outside the token layer, they authenticate themselves.
+fn console_routes() -> Router<ApiState> {
+    Router::new().route(
+        "/session",
+        post(session::create)
+            .get(session::show)
+            .delete(session::delete),
+    )
+}
+
+async fn site_or_not_found(
+    axum::extract::State(state): axum::extract::State<ApiState>,
+    request: Request,
+) -> Response {
+    let path = request.uri().path();
+    if let Some(site) = &state.config().site
+        && let Some(response) = site(request.method(), path, request.headers())
+    {
+        return response;
+    }
+    HttpError::not_found(format!("no such endpoint: {path}")).into_response()
 }
 
 async fn method_not_allowed(request: Request) -> HttpError {
@@ -270,14 +329,15 @@ async fn uniform_errors(request: Request, next: Next) -> Response {
 const MAX_ETAG_BODY: usize = 64 * 1024 * 1024;
 
 /// Middleware: a strong ETag on every successful GET, and 304 when `If-None-Match`
-/// names it (the body is computed anyway; what is saved is the transfer).
+/// names it (the body is computed anyway; what is saved is the transfer). A response
+/// that has its own ETag (the console's precomputed ones) keeps it.
 async fn etag(request: Request, next: Next) -> Response {
     if request.method() != Method::GET {
         return next.run(request).await;
     }
     let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
     let response = next.run(request).await;
-    if response.status() != StatusCode::OK {
+    if response.status() != StatusCode::OK || response.headers().contains_key(header::ETAG) {
         return response;
     }
     let (mut parts, body) = response.into_parts();
@@ -349,6 +409,10 @@ pub async fn serve_on(
     state: ApiState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ApiError> {
+    state
+        .inner
+        .tls
+        .store(options.tls.is_some(), std::sync::atomic::Ordering::Relaxed);
     let app = router(state);
     let local = listener.local_addr().map_err(ApiError::Serve)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

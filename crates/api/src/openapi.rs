@@ -127,7 +127,7 @@ fn operations() -> Vec<Operation> {
     let digest_path: Param = ("digest", "path", "Image manifest digest.", digest());
     let mut findings_params = finding_filters();
     findings_params.push(("image", "query", "Image manifest digest.", digest()));
-    vec![
+    let mut ops = vec![
         open("/healthz", "healthz", "The process is up.", object()),
         open(
             "/readyz",
@@ -230,6 +230,17 @@ fn operations() -> Vec<Operation> {
                 "get",
                 "getImageSbom",
                 "The image's SBOM (CycloneDX 1.6) from its stored inventory.",
+                vec![digest_path.clone()],
+                object(),
+            )
+        },
+        Operation {
+            ok: ("202", object()),
+            ..op(
+                "/api/v1/images/{digest}/retry",
+                "post",
+                "retryImageScan",
+                "Admin: scan the image again now (lifts the quarantine of an image whose scan failed on every attempt).",
                 vec![digest_path.clone()],
                 object(),
             )
@@ -385,6 +396,131 @@ fn operations() -> Vec<Operation> {
             vec![("id", "path", "Job id.", id())],
             object(),
         ),
+    ];
+    ops.extend(console_operations());
+    ops
+}
+
+/// The web console's endpoints (sessions, overview, settings changes, tokens, saved
+/// queries, simulation).
+fn console_operations() -> Vec<Operation> {
+    let op = |path, method, id, summary, ok| Operation {
+        path,
+        method,
+        id,
+        summary,
+        params: vec![],
+        secured: true,
+        body: None,
+        ok: ("200", ok),
+    };
+    let session = || json!({"$ref": "#/components/schemas/Session"});
+    vec![
+        Operation {
+            secured: false,
+            body: Some(
+                json!({"type": "object", "additionalProperties": false, "required": ["token"],
+                "properties": {"token": {"type": "string", "description": "An API token"}}}),
+            ),
+            ..op(
+                "/api/v1/session",
+                "post",
+                "createSession",
+                "Exchanges an API token for a console session: sets the HttpOnly, SameSite=Strict cookie `crowsnest_session` (8 h) and returns the CSRF token every non-GET request with the cookie must send as X-CSRF-Token.",
+                session(),
+            )
+        },
+        op(
+            "/api/v1/session",
+            "get",
+            "getSession",
+            "The session the cookie names, with its CSRF token (401 without one).",
+            session(),
+        ),
+        op(
+            "/api/v1/overview",
+            "get",
+            "getOverview",
+            "The console's overview: freshness and status of each cluster, registry and the feeds; finding counts; the top 5 attack paths and top 3 choke points over every cluster; what changed in each cluster since its previous snapshot.",
+            object(),
+        ),
+        op(
+            "/api/v1/tokens",
+            "get",
+            "listTokens",
+            "Admin: API tokens by name (name, role, created, last used; never the token).",
+            object(),
+        ),
+        Operation {
+            body: Some(
+                json!({"type": "object", "additionalProperties": false, "required": ["name", "role"],
+                "properties": {"name": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
+                    "role": {"type": "string", "enum": ["read", "admin"]}}}),
+            ),
+            ok: ("201", object()),
+            ..op(
+                "/api/v1/tokens",
+                "post",
+                "createToken",
+                "Admin: creates a token; the response's `token` is shown this once.",
+                object(),
+            )
+        },
+        Operation {
+            params: vec![("name", "path", "Token name.", string())],
+            ok: ("204", json!({})),
+            ..op(
+                "/api/v1/tokens/{name}",
+                "delete",
+                "revokeToken",
+                "Admin: revokes a token; its console sessions end at once.",
+                json!({}),
+            )
+        },
+        op(
+            "/api/v1/explorer/saved",
+            "get",
+            "listSavedQueries",
+            "The calling token's saved explorer queries, by name.",
+            object(),
+        ),
+        Operation {
+            body: Some(
+                json!({"type": "object", "additionalProperties": false, "required": ["name", "query"],
+                "properties": {"name": {"type": "string", "maxLength": 200},
+                    "query": {"type": "string", "maxLength": 16384},
+                    "cluster": {"type": "string"}}}),
+            ),
+            ok: ("201", object()),
+            ..op(
+                "/api/v1/explorer/saved",
+                "post",
+                "saveQuery",
+                "Saves an explorer query for the calling token (names unique per token, at most 500).",
+                object(),
+            )
+        },
+        Operation {
+            params: vec![("id", "path", "Saved query id.", id())],
+            ok: ("204", json!({})),
+            ..op(
+                "/api/v1/explorer/saved/{id}",
+                "delete",
+                "deleteSavedQuery",
+                "Deletes one of the calling token's saved queries.",
+                json!({}),
+            )
+        },
+        Operation {
+            ok: ("204", json!({})),
+            ..op(
+                "/api/v1/session",
+                "delete",
+                "deleteSession",
+                "Ends the session (X-CSRF-Token required) and clears the cookie.",
+                json!({}),
+            )
+        },
     ]
 }
 
@@ -397,10 +533,12 @@ pub fn document() -> Value {
     let mut paths = Map::new();
     for o in operations() {
         let mut responses = Map::new();
-        responses.insert(
-            o.ok.0.into(),
-            json!({"description": "Success", "content": {"application/json": {"schema": o.ok.1}}}),
-        );
+        let success = if o.ok.0 == "204" {
+            json!({"description": "Success, no content"})
+        } else {
+            json!({"description": "Success", "content": {"application/json": {"schema": o.ok.1}}})
+        };
+        responses.insert(o.ok.0.into(), success);
         responses.insert("400".into(), error_response("Malformed request"));
         if o.secured {
             responses.insert(
@@ -442,7 +580,7 @@ pub fn document() -> Value {
             "responses": responses,
         });
         if o.secured {
-            operation["security"] = json!([{"bearer": []}]);
+            operation["security"] = json!([{"bearer": []}, {"session": []}]);
         } else {
             operation["security"] = json!([]);
         }
@@ -466,13 +604,27 @@ pub fn document() -> Value {
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "crowsnest_session",
+                    "description": "A console session (POST /api/v1/session); requests other than GET and HEAD also need the X-CSRF-Token header."},
+            },
             "schemas": {
                 "Error": {
                     "type": "object",
                     "required": ["error"],
                     "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
                         "code": {"type": "string"}, "message": {"type": "string"}}}},
+                },
+                "Session": {
+                    "type": "object",
+                    "required": ["role", "tokenName", "expiresAt", "csrfToken"],
+                    "properties": {
+                        "role": {"type": "string", "enum": ["read", "admin"]},
+                        "tokenName": {"type": "string"},
+                        "expiresAt": {"type": "string", "format": "date-time"},
+                        "csrfToken": {"type": "string"},
+                    },
                 },
                 "Page": {
                     "type": "object",

@@ -98,6 +98,16 @@ async fn start(
             _ => Err(format!("no configured target {target:?}")),
         }
     }));
+    config.rescan = Some(Arc::new(
+        |registry_url: &str, repository: &str, digest: &Digest| match registry_url {
+            "https://registry.test" => Ok(JobSpec::new(
+                "scan-image",
+                digest.to_string(),
+                json!({"repository": repository}),
+            )),
+            _ => Err(format!("no registry {registry_url:?}")),
+        },
+    ));
     let state = ApiState::new(Arc::clone(&store), config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
@@ -212,6 +222,7 @@ fn finding(i: usize, kev: bool) -> Finding {
             ecosystem: "Debian:12".into(),
             layer: None,
             matched_source: None,
+            identity: None,
         },
         installed_version: "1.0".into(),
         fixed_versions: if i.is_multiple_of(3) {
@@ -333,6 +344,7 @@ async fn populate(store: &AnyStore) -> (i64, i64) {
                 licenses: vec!["MIT".into()],
                 layer: None,
                 evidence: vec![],
+                identity: None,
             })
             .collect();
         store
@@ -403,14 +415,91 @@ macro_rules! both_backends {
     )*};
 }
 
+mod console_api;
+use console_api::*;
+
 both_backends!(
+    console_sessions,
+    tokens_and_saved_queries,
+    overview_agrees_with_the_other_endpoints,
     tagged_pod_images_join_their_findings,
     every_endpoint,
     authentication_and_roles,
     malformed_input_is_4xx_with_the_error_body,
     thousand_concurrent_reads,
     openapi_describes_every_route,
+    quarantined_images_are_shown_and_retried,
 );
+
+/// An image whose scan job failed on its last attempt shows the failure (on the image and
+/// in the status) until an admin retries it, which queues a new scan.
+async fn quarantined_images_are_shown_and_retried(s: Server) {
+    populate(&s.store).await;
+    let reg = s
+        .store
+        .upsert_registry("https://registry.test")
+        .await
+        .unwrap();
+    let repo = s.store.upsert_repository(reg, "shop/bad").await.unwrap();
+    let bad: Digest = format!("sha256:{}", "c".repeat(64)).parse().unwrap();
+    let sighting = ImageSighting {
+        digest: bad.clone(),
+        media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+        platform: None,
+        created: None,
+        pushed: None,
+        tags: vec!["evil".into()],
+    };
+    s.store.record_image(repo, &sighting).await.unwrap();
+    let spec = JobSpec {
+        max_attempts: 1,
+        ..JobSpec::new("scan-image", bad.to_string(), json!({}))
+    };
+    s.store.enqueue(&spec).await.unwrap();
+    let lease = s
+        .store
+        .claim("w1", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lease.key, bad.to_string());
+    let reason = "layer 3: 2,000,001 tar entries, limit 2,000,000";
+    s.store
+        .fail(&lease, reason, &crowsnest_store::RetryPolicy::default())
+        .await
+        .unwrap();
+
+    let (status, image) = s.get(&format!("/api/v1/images/{bad}")).await;
+    assert_eq!(status, StatusCode::OK, "{image}");
+    assert_eq!(image["scanFailure"]["error"], reason);
+    assert_eq!(image["scanFailure"]["attempts"], 1);
+    let (_, web) = s.get(&format!("/api/v1/images/{D_WEB}")).await;
+    assert_eq!(web["scanFailure"], Value::Null);
+    let (_, status_body) = s.get("/api/v1/status").await;
+    let listed = status_body["quarantinedImages"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{status_body}");
+    assert_eq!(listed[0]["digest"], bad.to_string());
+    assert_eq!(listed[0]["error"], reason);
+
+    let retry = format!("/api/v1/images/{bad}/retry");
+    let (code, body) = s.post(&retry, &s.read, json!({})).await;
+    assert_error(code, &body, StatusCode::FORBIDDEN);
+    let (code, body) = s.post(&retry, &s.admin, json!({})).await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["kind"], "scan-image");
+    assert_eq!(body["alreadyActive"], false);
+    let queued = s
+        .store
+        .claim("w1", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(queued.key, bad.to_string());
+    assert_eq!(queued.payload["repository"], "shop/bad");
+    let unknown = format!("/api/v1/images/sha256:{}/retry", "d".repeat(64));
+    let (code, body) = s.post(&unknown, &s.admin, json!({})).await;
+    assert_error(code, &body, StatusCode::NOT_FOUND);
+}
 
 /// A pod that names its image by tag only (no digest, no `imageID`: a kubelet that has
 /// not reported, or a cluster without one) gets the findings of the digest the registry
@@ -1042,6 +1131,7 @@ async fn openapi_describes_every_route(s: Server) {
         "/api/v1/images",
         "/api/v1/images/{digest}",
         "/api/v1/images/{digest}/sbom",
+        "/api/v1/images/{digest}/retry",
         "/api/v1/findings",
         "/api/v1/assessments",
         "/api/v1/assessments/{digest}",
@@ -1055,6 +1145,12 @@ async fn openapi_describes_every_route(s: Server) {
         "/api/v1/status",
         "/api/v1/jobs",
         "/api/v1/jobs/{id}",
+        "/api/v1/session",
+        "/api/v1/overview",
+        "/api/v1/tokens",
+        "/api/v1/tokens/{name}",
+        "/api/v1/explorer/saved",
+        "/api/v1/explorer/saved/{id}",
     ];
     let mut described: Vec<&str> = paths.keys().map(String::as_str).collect();
     described.sort();
@@ -1081,6 +1177,11 @@ async fn openapi_describes_every_route(s: Server) {
                     .client
                     .post(format!("{}{concrete}", s.base))
                     .json(&json!({})),
+                "patch" => s
+                    .client
+                    .patch(format!("{}{concrete}", s.base))
+                    .json(&json!({})),
+                "delete" => s.client.delete(format!("{}{concrete}", s.base)),
                 other => panic!("unexpected method {other}"),
             };
             let r = request.bearer_auth(&s.admin).send().await.unwrap();

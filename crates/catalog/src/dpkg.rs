@@ -38,9 +38,24 @@ struct Stanza {
     first_line: usize,
 }
 
+/// Which kind of dpkg database file is parsed: they differ in whether a stanza must say
+/// that its package is installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFile {
+    /// `/var/lib/dpkg/status`: dpkg keeps every package it knows of here, installed or
+    /// not, each stanza with a `Status:` field.
+    Status,
+    /// A `status.d/` file of a distroless image: written only for installed packages, and
+    /// without a `Status:` field.
+    StatusD,
+}
+
 /// Parses a status file (or one `status.d/` file): the installed packages, and a problem
 /// line for every stanza that had to be skipped.
-pub fn parse_status(content: &mut dyn Read) -> Result<(Vec<OsPackage>, Vec<String>), ParseError> {
+pub fn parse_status(
+    content: &mut dyn Read,
+    kind: StatusFile,
+) -> Result<(Vec<OsPackage>, Vec<String>), ParseError> {
     let mut reader = BufReader::new(content);
     let mut line = Vec::new();
     let mut packages = Vec::new();
@@ -56,7 +71,7 @@ pub fn parse_status(content: &mut dyn Read) -> Result<(Vec<OsPackage>, Vec<Strin
         if read == Line::Eof || blank {
             in_kept_field = false;
             if let Some(done) = stanza.take() {
-                finish(done, &mut packages, &mut problems);
+                finish(done, kind, &mut packages, &mut problems);
                 if packages.len() > MAX_PACKAGES {
                     return Err(ParseError::TooMany {
                         what: "packages",
@@ -125,7 +140,12 @@ fn truncate(text: &str) -> &str {
     }
 }
 
-fn finish(stanza: Stanza, packages: &mut Vec<OsPackage>, problems: &mut Vec<String>) {
+fn finish(
+    stanza: Stanza,
+    kind: StatusFile,
+    packages: &mut Vec<OsPackage>,
+    problems: &mut Vec<String>,
+) {
     let at = stanza.first_line;
     let who = stanza.package.clone().unwrap_or_else(|| "?".into());
     if let Some(why) = stanza.broken {
@@ -134,17 +154,17 @@ fn finish(stanza: Stanza, packages: &mut Vec<OsPackage>, problems: &mut Vec<Stri
         ));
         return;
     }
-    // Only the third word matters: "install ok installed" and "hold ok installed" are
-    // both installed; "deinstall ok config-files" is not.
-    let installed = stanza
-        .status
-        .as_deref()
-        .is_some_and(|s| s.split_whitespace().nth(2) == Some("installed"));
-    if !installed {
-        // A status.d file has no Status field: distroless writes only installed packages.
-        if stanza.status.is_some() {
+    match (kind, stanza.status.as_deref()) {
+        // Distroless writes a status.d file only for an installed package.
+        (StatusFile::StatusD, None) => {}
+        (StatusFile::Status, None) => {
+            problems.push(format!(
+                "stanza at line {at} (package {who}) skipped: no Status field"
+            ));
             return;
         }
+        (_, Some(status)) if !is_installed(status) => return,
+        (_, Some(_)) => {}
     }
     let (Some(name), Some(version)) = (stanza.package, stanza.version) else {
         problems.push(format!(
@@ -189,6 +209,20 @@ fn finish(stanza: Stanza, packages: &mut Vec<OsPackage>, problems: &mut Vec<Stri
         licenses: Vec::new(),
         files: Vec::new(),
     });
+}
+
+/// Whether a `Status:` value ("want flag status", e.g. `install ok installed`) describes a
+/// package whose files are on disk and configured. Only the third word, dpkg's package
+/// state, matters: the first is what the administrator asked for (`hold ok installed` and
+/// even `deinstall ok installed` are still installed). `installed` and the two trigger
+/// states (configured, a trigger still to run) count; `not-installed`, `config-files`
+/// (only conffiles left), `half-installed`, `unpacked` and `half-configured` do not, as
+/// `dpkg -l` shows none of them as `ii`.
+fn is_installed(status: &str) -> bool {
+    matches!(
+        status.split_whitespace().nth(2),
+        Some("installed" | "triggers-awaited" | "triggers-pending")
+    )
 }
 
 /// The package (and architecture, for multi-arch packages) an `info/` or `status.d/` file
@@ -289,7 +323,60 @@ Version: 1.3.4.20200120-3.1
 ";
 
     fn status(text: &str) -> (Vec<OsPackage>, Vec<String>) {
-        parse_status(&mut text.as_bytes()).unwrap()
+        parse_status(&mut text.as_bytes(), StatusFile::Status).unwrap()
+    }
+
+    #[test]
+    fn only_installed_states_count_and_the_status_file_needs_a_status() {
+        let text = "\
+Package: ok-installed
+Status: install ok installed
+Version: 1
+
+Package: removed-but-kept
+Status: deinstall ok installed
+Version: 1
+
+Package: trigger-due
+Status: install ok triggers-pending
+Version: 1
+
+Package: half
+Status: install reinstreq half-installed
+Version: 1
+
+Package: unpacked
+Status: install ok unpacked
+Version: 1
+
+Package: conffiles
+Status: deinstall ok config-files
+Version: 1
+
+Package: never
+Status: purge ok not-installed
+Version: 1
+
+Package: no-status
+Version: 1
+";
+        let names = |pkgs: &[OsPackage]| pkgs.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
+        let (pkgs, problems) = status(text);
+        assert_eq!(
+            names(&pkgs),
+            ["ok-installed", "removed-but-kept", "trigger-due"]
+        );
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("no-status") && problems[0].contains("no Status field"));
+
+        // The same stanza without a Status field is a package in a distroless status.d file.
+        let (pkgs, problems) = parse_status(
+            &mut "Package: tzdata\nVersion: 2024a-0+deb12u1\n".as_bytes(),
+            StatusFile::StatusD,
+        )
+        .unwrap();
+        assert!(problems.is_empty());
+        assert_eq!(names(&pkgs), ["tzdata"]);
     }
 
     #[test]
@@ -372,12 +459,6 @@ Version: 1.3.4.20200120-3.1
     }
 
     #[test]
-    fn distroless_status_d_has_no_status_field() {
-        let (pkgs, _) = status("Package: base-files\nVersion: 12.4+deb12u5\nArchitecture: amd64\n");
-        assert_eq!(pkgs.len(), 1);
-    }
-
-    #[test]
     fn file_lists() {
         let list = "/.\n/usr\n/usr/bin/bash\n/bin/bash\n";
         assert_eq!(
@@ -407,12 +488,12 @@ Version: 1.3.4.20200120-3.1
     proptest! {
         #[test]
         fn status_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
-            let _ = parse_status(&mut bytes.as_slice());
+            let _ = parse_status(&mut bytes.as_slice(), StatusFile::Status);
         }
 
         #[test]
         fn status_of_field_soup_never_panics(text in "((Package|Status|Version|Source|X): ?[a-z0-9 ()~:.+-]{0,20}\n( [a-z]{0,5}\n)?\n?){0,20}") {
-            let _ = parse_status(&mut text.as_bytes());
+            let _ = parse_status(&mut text.as_bytes(), StatusFile::StatusD);
         }
 
         #[test]

@@ -9,7 +9,7 @@ use crowsnest_model::path::parent;
 use crowsnest_model::{Distro, Package, PackageKind};
 use serde::Serialize;
 
-use crate::{Artifact, OsPackage, ReleaseFile};
+use crate::{Artifact, OsPackage, ReleaseFile, same_parser};
 
 /// At most this many problem lines are reported for one file (a corrupt database could
 /// yield one per record).
@@ -25,9 +25,13 @@ pub struct Inventory {
     pub unreadable: Vec<(String, String)>,
 }
 
-/// One analyzed file: where it is and in which layers it is present.
+/// One analyzed file (or a hard link sharing its analysis): where it is and in which
+/// layers it is present.
 struct Record<'a> {
     path: &'a str,
+    /// The file whose bytes were analyzed: `path` itself, or the target of a hard link.
+    /// Packages name it as evidence, so a link is never taken for the database it shares.
+    analyzed_path: &'a str,
     artifact: &'a Artifact,
     /// Present from layer `from` up to, not including, layer `until`.
     from: usize,
@@ -88,7 +92,7 @@ pub fn inventory(layers: &[LayerContents<Artifact>]) -> Inventory {
 
     // dpkg keeps file lists apart from the status: (package, arch) → (list path, files).
     let mut dpkg_files: DpkgLists = HashMap::new();
-    for (path, record) in &visible {
+    for record in visible.values() {
         if let Artifact::DpkgFiles {
             package,
             arch,
@@ -97,7 +101,7 @@ pub fn inventory(layers: &[LayerContents<Artifact>]) -> Inventory {
         {
             dpkg_files.insert(
                 (package.as_str(), arch.as_deref()),
-                (path, files.as_slice()),
+                (record.analyzed_path, files.as_slice()),
             );
         }
     }
@@ -119,7 +123,7 @@ pub fn inventory(layers: &[LayerContents<Artifact>]) -> Inventory {
                     if !seen.insert(key.clone()) {
                         continue;
                     }
-                    let mut evidence = vec![path.to_string()];
+                    let mut evidence = vec![record.analyzed_path.to_string()];
                     if os.kind == PackageKind::Deb {
                         let list = dpkg_files
                             .get(&(os.name.as_str(), os.arch.as_deref()))
@@ -179,6 +183,11 @@ pub fn inventory(layers: &[LayerContents<Artifact>]) -> Inventory {
         }
     }
 
+    let mut packages = crate::sanitize::packages(packages, &mut unreadable);
+    let mut distro = distro;
+    if let Some(d) = &mut distro {
+        crate::sanitize::distro(d);
+    }
     packages.sort_by(|a, b| {
         (a.kind, &a.name, &a.version, &a.arch, &a.purl)
             .cmp(&(b.kind, &b.name, &b.version, &b.arch, &b.purl))
@@ -215,16 +224,23 @@ fn records(layers: &[LayerContents<Artifact>]) -> Vec<Record<'_>> {
         .collect();
     let mut out = Vec::new();
     for (from, layer) in layers.iter().enumerate() {
-        for analyzed in &layer.analyzed {
+        // A hard link counts only where the same parser would have read it: a link to
+        // the dpkg status under /tmp is not a package database.
+        let links = layer.hardlinks.iter().filter_map(|link| {
+            let target = layer.analyzed.get(link.analyzed)?;
+            same_parser(&link.path, &target.path).then_some((link.path.as_str(), target))
+        });
+        let files = layer.analyzed.iter().map(|a| (a.path.as_str(), a));
+        for (path, analyzed) in files.chain(links) {
             let Ok(artifact) = &analyzed.result else {
                 continue;
             };
-            let path = analyzed.path.as_str();
             let until = (from + 1..layers.len())
                 .find(|&j| hides(path, &written[j], &removed[j]))
                 .unwrap_or(layers.len());
             out.push(Record {
                 path,
+                analyzed_path: &analyzed.path,
                 artifact,
                 from,
                 until,
@@ -346,6 +362,7 @@ fn os_package(
         licenses: os.licenses.clone(),
         layer,
         evidence,
+        identity: None,
     }
 }
 
@@ -415,6 +432,7 @@ mod tests {
                 whiteouts: vec![],
                 opaque_dirs: vec![],
                 analyzed: vec![],
+                hardlinks: vec![],
                 errors: vec![],
                 uncompressed_size: 0,
             })
@@ -434,6 +452,22 @@ mod tests {
                 size: 0,
                 mode: 0o777,
             });
+            self
+        }
+        fn hard_link(mut self, path: &str, target: &str) -> Layer {
+            self.0.entries.push(FileEntry {
+                path: path.into(),
+                kind: EntryKind::Hardlink(target.into()),
+                size: 0,
+                mode: 0o644,
+            });
+            let analyzed = self.0.analyzed.iter().position(|a| a.path == target);
+            self.0
+                .hardlinks
+                .push(crowsnest_model::layer::SharedAnalysis {
+                    path: path.into(),
+                    analyzed: analyzed.expect("link to an analyzed file"),
+                });
             self
         }
         fn whiteout(mut self, path: &str) -> Layer {
@@ -478,6 +512,7 @@ mod tests {
                 licenses: vec![],
                 layer: None,
                 evidence: vec![evidence.into()],
+                identity: None,
             }],
         })
     }
@@ -655,6 +690,34 @@ mod tests {
         let inv = inventory(&layers);
         assert_eq!(find(&inv, "libc6").layer, Some(digest(0)));
         assert_eq!(find(&inv, "python3-yaml").layer, Some(digest(2)));
+    }
+
+    #[test]
+    fn a_hard_link_is_not_taken_for_the_database_it_shares() {
+        let base = Layer::new(0)
+            .with(STATUS, debs(&[("libc6", "2.36-9")]))
+            .hard_link("/tmp/status", STATUS);
+        let inv = inventory(&[base.0]);
+        assert_eq!(find(&inv, "libc6").evidence, [STATUS]);
+        // With the real database deleted the link under /tmp does not keep it alive.
+        let base = Layer::new(0)
+            .with(STATUS, debs(&[("libc6", "2.36-9")]))
+            .hard_link("/tmp/status", STATUS);
+        let inv = inventory(&[base.0, Layer::new(1).whiteout(STATUS).0]);
+        assert!(inv.packages.is_empty(), "{:?}", inv.packages);
+    }
+
+    #[test]
+    fn a_hard_link_where_the_parser_looks_shares_the_analysis_with_the_real_path() {
+        let base = Layer::new(0)
+            .with(APP_METADATA, python("requests", "2.31.0", APP_METADATA))
+            .hard_link(
+                "/usr/lib/python3/dist-packages/requests-2.31.0.dist-info/METADATA",
+                APP_METADATA,
+            );
+        let inv = inventory(&[base.0, Layer::new(1).whiteout(APP_METADATA).0]);
+        assert_eq!(find(&inv, "requests").evidence, [APP_METADATA]);
+        assert_eq!(find(&inv, "requests").layer, Some(digest(0)));
     }
 
     #[test]

@@ -14,9 +14,11 @@ pub mod apk;
 pub mod dpkg;
 mod inventory;
 pub mod lang;
+pub mod maven_index;
 mod read;
 pub mod release;
 pub mod rpm;
+mod sanitize;
 
 use std::io::Read;
 
@@ -31,7 +33,7 @@ pub use release::ReleaseFile;
 /// Version of everything the cataloger outputs. Per-layer results are cached under it, so
 /// bump it whenever any cataloger (here or in [`lang`]) may produce different output for
 /// the same file.
-pub const CATALOG_VERSION: u32 = 1;
+pub const CATALOG_VERSION: u32 = 2;
 
 /// What one analyzed file says about the image.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -133,6 +135,16 @@ impl Target {
     }
 }
 
+/// Whether two paths go to the same parser. A hard link shares the analysis of the file
+/// it links to only when it sits where that file's parser would have read it too.
+pub(crate) fn same_parser(a: &str, b: &str) -> bool {
+    match (Target::of(a), Target::of(b)) {
+        (Some(x), Some(y)) => x == y,
+        (None, None) => lang::same_target(a, b),
+        _ => false,
+    }
+}
+
 /// The cataloger the layer walker runs: OS detection, OS package databases, and the
 /// language catalogers of [`lang`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -159,9 +171,16 @@ impl LayerAnalyzer for Cataloger {
             Target::Release(file) => release::parse(file, content)
                 .map(|distro| Artifact::Release { file, distro })
                 .map_err(named),
-            Target::DpkgStatus | Target::DpkgStatusD => dpkg::parse_status(content)
-                .map(|(packages, problems)| Artifact::OsPackages { packages, problems })
-                .map_err(named),
+            Target::DpkgStatus | Target::DpkgStatusD => {
+                let kind = if target == Target::DpkgStatus {
+                    dpkg::StatusFile::Status
+                } else {
+                    dpkg::StatusFile::StatusD
+                };
+                dpkg::parse_status(content, kind)
+                    .map(|(packages, problems)| Artifact::OsPackages { packages, problems })
+                    .map_err(named)
+            }
             Target::DpkgList => {
                 let (package, arch) = dpkg::package_of_info_file(path, ".list");
                 dpkg::parse_list(content)

@@ -14,27 +14,7 @@ use crowsnest_catalog::lang;
 use crowsnest_model::{Package, PackageKind};
 
 fn fixtures() -> Option<PathBuf> {
-    let cache = std::env::var("CROWSNEST_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/crowsnest")
-        });
-    let dir = cache.join("fixtures/lang");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/fixtures/lang");
-    let built = Command::new("bash")
-        .arg(&script)
-        .status()
-        .is_ok_and(|s| s.success());
-    if built && dir.join("stamp").is_file() {
-        return Some(dir);
-    }
-    assert!(
-        !crowsnest_testbed::required(),
-        "language fixtures could not be built by {}",
-        script.display()
-    );
-    eprintln!("skipping: language fixtures could not be built (run bash scripts/fixtures/lang)");
-    None
+    crowsnest_testbed::fixture("lang", "lang", "stamp")
 }
 
 /// Every package the catalogers find under `root`, and every file they could not read.
@@ -150,14 +130,7 @@ fn language_packages_match_the_package_managers() {
     assert_eq!(of_kind(&packages, PackageKind::Npm), want, "npm");
 
     // Maven: coordinates and where each jar sits (nested ones as OUTER!/INNER).
-    let want: BTreeSet<(String, String, String)> = std::fs::read_to_string(truth.join("maven.tsv"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            (f[0].to_string(), f[1].to_string(), f[2].to_string())
-        })
-        .collect();
+    let want = maven_truth(&truth.join("maven.tsv"));
     let got: BTreeSet<_> = packages
         .iter()
         .filter(|p| p.kind == PackageKind::Maven)
@@ -198,6 +171,93 @@ fn language_packages_match_the_package_managers() {
         .collect();
     assert!(want.contains(&("smallvec".to_string(), "1.6.0".to_string())));
     assert_eq!(of_kind(&packages, PackageKind::Cargo), want, "cargo");
+}
+
+/// A real Spring Boot application as Maven resolved it (scripts/fixtures/java): a fat jar
+/// and a plain lib/ directory, most jars without pom.properties. Every jar is named as
+/// `mvn dependency:list` names it, at its path (nested ones as OUTER!/INNER). Those with
+/// pom.properties are declared; the others (Spring, Tomcat embed, h2, bcprov, micrometer)
+/// carry the evidence that named each coordinate and their SHA-1, and the
+/// Spring4Shell-affected spring-beans is named with high confidence.
+#[test]
+fn java_application_is_named_as_maven_resolved_it() {
+    let Some(dir) = crowsnest_testbed::fixture("java", "java", "stamp") else {
+        return;
+    };
+    let (packages, errors) = catalog(&dir.join("root"));
+    assert!(errors.is_empty(), "unreadable files: {errors:#?}");
+    let want = maven_truth(&dir.join("truth/java-app.tsv"));
+    assert!(want.len() > 70, "{} jars", want.len());
+    let got: BTreeSet<_> = packages
+        .iter()
+        .filter(|p| p.kind == PackageKind::Maven)
+        .map(|p| (p.name.clone(), p.version.clone(), p.evidence[0].clone()))
+        .collect();
+    assert_eq!(got, want, "maven");
+
+    let app: Vec<&Package> = packages.iter().collect();
+    let inferred: Vec<&&Package> = app.iter().filter(|p| p.identity.is_some()).collect();
+    assert!(inferred.len() >= 40, "{} inferred", inferred.len());
+    assert!(
+        app.iter().any(|p| p.identity.is_none()),
+        "jackson & co declare theirs"
+    );
+    for p in &inferred {
+        let identity = p.identity.as_ref().unwrap();
+        assert!(identity.is_inferred(), "{}", p.name);
+        assert_eq!(
+            identity.sha1.as_deref().map(str::len),
+            Some(40),
+            "{}",
+            p.name
+        );
+        assert_eq!(
+            identity.evidence.len(),
+            3,
+            "{}: {}",
+            p.name,
+            identity.describe()
+        );
+    }
+    let beans = app
+        .iter()
+        .find(|p| p.evidence[0] == "/opt/java-app/lib/spring-beans-5.3.17.jar")
+        .unwrap();
+    let identity = beans.identity.as_ref().unwrap();
+    assert_eq!(identity.confidence, crowsnest_model::Confidence::High);
+    assert_eq!(
+        identity.describe(),
+        "groupId=known-artifact table, artifactId=file name and Implementation-Title, version=file name and Implementation-Version"
+    );
+    // The SHA-1 is the file's, as Maven Central lists it.
+    let bytes = std::fs::read(dir.join("root/opt/java-app/lib/spring-beans-5.3.17.jar")).unwrap();
+    assert_eq!(identity.sha1.as_deref(), Some(sha1_hex(&bytes).as_str()));
+}
+
+/// `groupId:artifactId<TAB>version<TAB>path` lines, as the fixture builders write them.
+fn maven_truth(file: &Path) -> BTreeSet<(String, String, String)> {
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[0].to_string(), f[1].to_string(), f[2].to_string())
+        })
+        .collect()
+}
+
+fn sha1_hex(bytes: &[u8]) -> String {
+    let out = Command::new("sha1sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(bytes)?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()[..40].to_string()
 }
 
 #[test]
@@ -248,7 +308,11 @@ fn the_fixture_builder_is_safe_to_run_twice_at_once() {
             .map(|p| p.strip_prefix(dir).unwrap().to_path_buf())
             .collect()
     };
-    assert_eq!(files(&out), files(&shared), "every file of the fixture is there");
+    assert_eq!(
+        files(&out),
+        files(&shared),
+        "every file of the fixture is there"
+    );
     // Ground truth that does not depend on where the fixture was built is identical.
     for truth in ["pip.json", "npm.json", "maven.tsv", "cargo.json"] {
         assert_eq!(

@@ -146,7 +146,9 @@ fn adler32(data: &[u8]) -> u32 {
 }
 
 /// An NDB Packages.db holding `blobs`, laid out as rpm's ndb backend writes one: file
-/// header and slot table in the first 4096-byte page, blobs in 16-byte blocks after it.
+/// header and slot table in the first 4096-byte page, blobs in 16-byte blocks after it
+/// (the layout is checked against a database SUSE's rpm wrote, in
+/// `ndb_written_by_suse_rpm_lists_every_package`).
 fn ndb_file(blobs: &[(u32, Vec<u8>)]) -> Vec<u8> {
     let le = |v: u32| v.to_le_bytes();
     let mut file = vec![0u8; 4096];
@@ -165,10 +167,13 @@ fn ndb_file(blobs: &[(u32, Vec<u8>)]) -> Vec<u8> {
         file.extend_from_slice(&le(1));
         file.extend_from_slice(&le(blob.len() as u32));
         file.extend_from_slice(blob);
-        file.extend_from_slice(&le(adler32(blob)));
+        // Padding, then the tail in the last 12 bytes of the blocks; the checksum covers
+        // the head, the blob and the padding.
+        file.resize((block + blocks) * 16 - 12, 0);
+        let checksum = adler32(&file[block * 16..]);
+        file.extend_from_slice(&le(checksum));
         file.extend_from_slice(&le(blob.len() as u32));
         file.extend_from_slice(b"BlbE");
-        file.resize((block + blocks) * 16, 0);
         let slot = 32 + i * 16;
         file[slot + 4..slot + 8].copy_from_slice(&le(*index));
         file[slot + 8..slot + 12].copy_from_slice(&le(block as u32));
@@ -279,4 +284,46 @@ fn damaged_real_databases_never_panic() {
             let _ = read(format, &bytes[..cut]);
         }
     }
+}
+
+/// A real NDB database, written by SUSE's rpm in a SLE 15 SP3 BCI image
+/// (`../shared/fixtures/rpm-ndb-sle15`, provenance in its README): every one of its 35
+/// packages is read, with the name and version-release its package list gives.
+#[test]
+fn ndb_written_by_suse_rpm_lists_every_package() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/rpm-ndb-sle15");
+    let shared = std::env::var_os("CROWSNEST_SHARED")
+        .map(|s| PathBuf::from(s).join("fixtures/rpm-ndb-sle15"))
+        .unwrap_or(dir);
+    let Ok(bytes) = std::fs::read(shared.join("Packages.db")) else {
+        assert!(
+            !crowsnest_testbed::required(),
+            "the SUSE NDB fixture is missing in {}",
+            shared.display()
+        );
+        eprintln!("skipping: no ../shared/fixtures/rpm-ndb-sle15 beside the clone");
+        return;
+    };
+    let listed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(shared.join("packages.json")).unwrap()).unwrap();
+    let expected: BTreeSet<String> = listed["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {}",
+                p["name"].as_str().unwrap(),
+                p["version"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(expected.len(), 35);
+    let (packages, problems) = read(DbFormat::Ndb, &bytes).unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    let found: BTreeSet<String> = packages
+        .iter()
+        .map(|p| format!("{} {}", p.name, p.version))
+        .collect();
+    assert_eq!(found, expected);
 }

@@ -243,7 +243,7 @@ pub struct SnapshotDiffArgs {
 #[derive(Subcommand, Debug)]
 pub enum ScanCommand {
     /// Scan an image (registry reference or TRANSPORT:PATH[:TAG]).
-    Image(ScanImageArgs),
+    Image(Box<ScanImageArgs>),
     /// Scan a CycloneDX or SPDX JSON SBOM made by Crowsnest or another tool.
     Sbom(ScanSbomArgs),
 }
@@ -475,6 +475,18 @@ pub struct ImageOpts {
     /// Largest uncompressed layer accepted, in MiB (a guard against decompression bombs).
     #[arg(long, default_value_t = 32768, value_name = "MIB")]
     pub max_layer_size: u64,
+    /// Most layers an image may have.
+    #[arg(long, default_value_t = 128, value_name = "N")]
+    pub max_layers: usize,
+    /// Largest uncompressed image (all its layers together) accepted, in MiB.
+    #[arg(long, default_value_t = 65536, value_name = "MIB")]
+    pub max_image_size: u64,
+    /// Wall-time limit for reading an image's layers, in seconds.
+    #[arg(long, default_value_t = 1800, value_name = "SECONDS")]
+    pub max_scan_time: u64,
+    /// Most the per-layer results cache may hold, in MiB (least recently used go first).
+    #[arg(long, default_value_t = 4096, value_name = "MIB")]
+    pub cache_size: u64,
     /// Layers read at once.
     #[arg(long)]
     pub parallel: Option<usize>,
@@ -484,6 +496,11 @@ pub struct ImageOpts {
     /// Read every layer again instead of reusing cached per-layer results.
     #[arg(long, conflicts_with = "cache_dir")]
     pub no_cache: bool,
+    /// A local SHA-1 → Maven coordinates index (`<sha1> <groupId>:<artifactId>:<version>`
+    /// per line; see docs/inventory.md) naming Java archives that do not declare their
+    /// coordinates. Without one, such coordinates are inferred and marked so.
+    #[arg(long, env = "CROWSNEST_MAVEN_INDEX", value_name = "FILE")]
+    pub maven_index: Option<PathBuf>,
 }
 
 /// What `serve` and `worker` share: the configuration file and its overrides.

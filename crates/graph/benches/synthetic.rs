@@ -226,6 +226,7 @@ fn finding(v: usize, kev: bool) -> Finding {
             ecosystem: "Debian:12".into(),
             layer: None,
             matched_source: None,
+            identity: None,
         },
         installed_version: "1.0".into(),
         fixed_versions: if v.is_multiple_of(2) {

@@ -30,6 +30,7 @@ fn finding(
             ecosystem: "Maven".into(),
             layer: None,
             matched_source: None,
+            identity: None,
         },
         installed_version: "1.0".into(),
         fixed_versions: if fix == FixStatus::FixAvailable {

@@ -26,6 +26,7 @@ fn finding(id: &str, package: &str, severity: Severity, fixed: Option<&str>) -> 
             ecosystem: "npm".into(),
             layer: None,
             matched_source: None,
+            identity: None,
         },
         installed_version: "1.0".into(),
         fixed_versions: fixed.map(|v| vec![v.to_string()]).unwrap_or_default(),

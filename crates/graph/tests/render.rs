@@ -77,6 +77,7 @@ fn kev_finding() -> Finding {
             ecosystem: "Maven".into(),
             layer: None,
             matched_source: None,
+            identity: None,
         },
         installed_version: "2.14.1".into(),
         fixed_versions: vec!["2.15.0".into()],

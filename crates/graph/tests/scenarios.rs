@@ -29,6 +29,7 @@ fn log4shell() -> Finding {
             ecosystem: "Maven".into(),
             layer: None,
             matched_source: None,
+            identity: None,
         },
         installed_version: "2.14.1".into(),
         fixed_versions: vec!["2.15.0".into()],

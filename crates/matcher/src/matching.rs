@@ -630,6 +630,7 @@ fn build_finding<S: AdvisorySource>(
             matched_source: via_source
                 .then(|| package.source.as_ref().map(|s| s.name.clone()))
                 .flatten(),
+            identity: package.identity.clone(),
         },
         installed_version,
         fixed_versions,
@@ -745,6 +746,7 @@ mod tests {
             licenses: vec![],
             layer: None,
             evidence: vec![],
+            identity: None,
         }
     }
 

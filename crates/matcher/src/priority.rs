@@ -199,6 +199,7 @@ mod tests {
                 ecosystem: "npm".into(),
                 layer: None,
                 matched_source: None,
+                identity: None,
             },
             installed_version: "1".into(),
             fixed_versions: vec!["2".into()],

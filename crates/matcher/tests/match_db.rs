@@ -113,6 +113,7 @@ pub fn fixture_inventory(image: &str) -> Option<(Vec<crowsnest_model::Package>, 
         licenses: vec![],
         layer: None,
         evidence: vec![],
+        identity: None,
     };
     let mut out = Vec::new();
     for line in read("dpkg.tsv")?.lines() {

@@ -44,6 +44,7 @@ fn package(kind: PackageKind, name: &str, version: &str) -> Package {
         licenses: vec![],
         layer: None,
         evidence: vec![],
+        identity: None,
     }
 }
 

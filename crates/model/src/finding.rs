@@ -61,6 +61,10 @@ pub struct FindingPackage {
     /// than this binary package (Debian DSA/DLA, Alpine origin packages).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matched_source: Option<String>,
+    /// How the package's coordinates were established when they were not declared: a
+    /// finding on inferred coordinates says so (see [`crate::Identity`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<crate::Identity>,
 }
 
 impl FindingPackage {

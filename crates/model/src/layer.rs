@@ -47,11 +47,25 @@ pub struct EntryError {
     pub reason: String,
 }
 
+/// How many entry errors a layer records; the rest are counted in one last error.
+pub const MAX_ENTRY_ERRORS: usize = 1000;
+
 /// An analyzer's output for one file, or why the file could not be analyzed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Analyzed<O> {
     pub path: String,
     pub result: Result<O, String>,
+}
+
+/// A hard link to a file analyzed earlier in the same layer. It shares that analysis
+/// (by index) instead of carrying a copy, so a star of 100,000 links to one package
+/// database costs 100,000 small records, not 100,000 copies of its packages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedAnalysis {
+    /// The hard link's (normalized) path.
+    pub path: String,
+    /// Index into [`LayerContents::analyzed`] of the file whose content it shares.
+    pub analyzed: usize,
 }
 
 /// Path-matched analysis of file contents, run while a layer streams past.
@@ -90,6 +104,10 @@ pub struct LayerContents<O> {
     /// Directories whose lower-layer contents are hidden (`.wh..wh..opq`).
     pub opaque_dirs: Vec<String>,
     pub analyzed: Vec<Analyzed<O>>,
+    /// Hard links, at paths the analyzer wants, to files in `analyzed`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hardlinks: Vec<SharedAnalysis>,
+    /// Entries skipped, with the reason (at most [`MAX_ENTRY_ERRORS`], then a summary).
     pub errors: Vec<EntryError>,
     /// Uncompressed size of the layer in bytes.
     pub uncompressed_size: u64,
@@ -296,6 +314,7 @@ mod tests {
             whiteouts: whiteouts.iter().map(|s| s.to_string()).collect(),
             opaque_dirs: opaque.iter().map(|s| s.to_string()).collect(),
             analyzed: vec![],
+            hardlinks: vec![],
             errors: vec![],
             uncompressed_size: 0,
         }

@@ -16,5 +16,7 @@ pub mod path;
 pub mod severity;
 
 pub use digest::{Digest, DigestError};
-pub use package::{Distro, Package, PackageKind, SourcePackage};
+pub use package::{
+    Confidence, CoordinateEvidence, Distro, Identity, Package, PackageKind, SourcePackage,
+};
 pub use severity::Severity;

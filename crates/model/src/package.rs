@@ -118,6 +118,85 @@ pub struct Package {
     /// Files that evidence the package (its database entry, metadata file or binary).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<String>,
+    /// How the name and version were established when the package's own metadata did
+    /// not declare them (a Java archive without `pom.properties`); `None` when declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
+}
+
+/// How a package's coordinates were established without a declaration: what named each
+/// one and how far that can be trusted. Never stronger than its weakest coordinate.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Identity {
+    pub confidence: Confidence,
+    /// What named each coordinate, in coordinate order (`groupId`, `artifactId`, `version`).
+    pub evidence: Vec<CoordinateEvidence>,
+    /// SHA-1 of the file (lowercase hex), by which a checksum index of the ecosystem's
+    /// repository can name it exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha1: Option<String>,
+}
+
+impl Identity {
+    /// Whether the coordinates are inferred (anything but an exact checksum match).
+    pub fn is_inferred(&self) -> bool {
+        self.confidence != Confidence::Checksum
+    }
+
+    /// `groupId=Bundle-SymbolicName, artifactId=file name, ...`: the evidence on one line.
+    pub fn describe(&self) -> String {
+        self.evidence
+            .iter()
+            .map(|e| format!("{}={}", e.coordinate, e.source))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// One coordinate and the evidence that named it (`version` from `Bundle-Version`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CoordinateEvidence {
+    pub coordinate: String,
+    pub source: String,
+}
+
+/// How far inferred coordinates can be trusted, strongest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Confidence {
+    /// The file's checksum is in a local index of the repository: exact, not inferred.
+    Checksum,
+    /// Every coordinate from Maven metadata, the known-artifact table, or two sources
+    /// that agree (a manifest field and the file name).
+    High,
+    /// A coordinate rests on one uncorroborated source (a manifest field alone, the
+    /// file name alone).
+    Medium,
+    /// A coordinate is guessed (from the packages the classes live in) or missing.
+    Low,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Checksum => "checksum",
+            Confidence::High => "high",
+            Confidence::Medium => "medium",
+            Confidence::Low => "low",
+        }
+    }
+
+    /// The value [`Confidence::as_str`] gives, read back (an SBOM property).
+    pub fn parse(value: &str) -> Option<Confidence> {
+        [
+            Confidence::Checksum,
+            Confidence::High,
+            Confidence::Medium,
+            Confidence::Low,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == value)
+    }
 }
 
 /// The operating system of an image, from os-release and friends.

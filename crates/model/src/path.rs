@@ -4,6 +4,16 @@
 //! empty, `.` or `..` components and no trailing `/`. Tar entries from layers are hostile,
 //! so normalization is where `../` escapes are caught: a name that would climb above the
 //! root is rejected rather than silently clamped, and the caller reports it.
+//!
+//! Names longer than [`MAX_PATH_BYTES`] (the kernel's `PATH_MAX`) are rejected too: no
+//! process in a container could open them, and every later step (squashing, symlink
+//! resolution, parent walks) then works on paths of bounded length.
+
+/// The longest path accepted, in bytes: Linux's `PATH_MAX`.
+pub const MAX_PATH_BYTES: usize = 4096;
+
+/// How much of a rejected name an error message keeps.
+const SHOWN_BYTES: usize = 256;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PathError {
@@ -13,11 +23,32 @@ pub enum PathError {
     Empty(String),
     #[error("path {0:?} contains a NUL byte")]
     Nul(String),
+    #[error("path {shown:?}… is {len} bytes long, limit {MAX_PATH_BYTES}")]
+    TooLong { shown: String, len: usize },
+}
+
+/// The start of `s`, at most [`SHOWN_BYTES`] long, cut at a character boundary: hostile
+/// names are reported, not copied whole into every error.
+pub fn shorten(s: &str) -> &str {
+    if s.len() <= SHOWN_BYTES {
+        return s;
+    }
+    let mut end = SHOWN_BYTES;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// Normalizes a tar entry name (`./etc/passwd`, `etc/passwd`, `/etc/passwd`) into
 /// `/etc/passwd`. The root itself normalizes to `/`.
 pub fn normalize(name: &str) -> Result<String, PathError> {
+    if name.len() > MAX_PATH_BYTES {
+        return Err(PathError::TooLong {
+            shown: shorten(name).to_string(),
+            len: name.len(),
+        });
+    }
     if name.contains('\0') {
         return Err(PathError::Nul(name.to_string()));
     }
@@ -122,6 +153,27 @@ mod tests {
         assert!(normalize("a/../../b").is_err());
         assert!(normalize("").is_err());
         assert!(normalize("a\0b").is_err());
+    }
+
+    #[test]
+    fn names_longer_than_path_max_are_rejected_without_copying_them() {
+        let deep = "a/".repeat(1 << 20);
+        let err = normalize(&deep).unwrap_err();
+        let PathError::TooLong { shown, len } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(*len, deep.len());
+        assert!(shown.len() <= SHOWN_BYTES);
+        assert!(err.to_string().len() < 400);
+        let longest = "a/".repeat(MAX_PATH_BYTES / 2);
+        assert_eq!(normalize(&longest).unwrap().len(), MAX_PATH_BYTES);
+    }
+
+    #[test]
+    fn shorten_cuts_at_a_character_boundary() {
+        let s = "é".repeat(200);
+        assert!(shorten(&s).len() <= SHOWN_BYTES);
+        assert!(s.starts_with(shorten(&s)));
     }
 
     #[test]

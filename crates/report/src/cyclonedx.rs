@@ -32,6 +32,13 @@ pub mod property {
     pub const DISTRO_CODENAME: &str = "crowsnest:distro:codename";
     /// `path: reason` of a file the catalogers could not read.
     pub const UNREADABLE: &str = "crowsnest:unreadable";
+    /// `inferred` (coordinates derived from what a file says, not declared by it) or
+    /// `checksum` (the file's SHA-1 found in a local index of the repository).
+    pub const IDENTITY: &str = "crowsnest:identity";
+    /// `checksum`, `high`, `medium` or `low` (see docs/inventory.md).
+    pub const IDENTITY_CONFIDENCE: &str = "crowsnest:identity:confidence";
+    /// `coordinate=source`, one per coordinate (`groupId=Bundle-SymbolicName`).
+    pub const IDENTITY_EVIDENCE: &str = "crowsnest:identity:evidence";
 }
 
 #[derive(Serialize)]
@@ -108,6 +115,9 @@ struct Hash {
     alg: &'static str,
     content: String,
 }
+
+/// The CycloneDX name of the SHA-1 algorithm, shared with the SBOM reader.
+pub(crate) const SHA1_ALG: &str = "SHA-1";
 
 impl Hash {
     fn of(digest: &Digest) -> Hash {
@@ -372,6 +382,30 @@ fn package_component(subject: &ImageSubject, package: &Package, reference: &str)
     for path in evidence {
         c.properties
             .push(prop(property::EVIDENCE_PATH, path.clone()));
+    }
+    if let Some(identity) = &package.identity {
+        let how = if identity.is_inferred() {
+            "inferred"
+        } else {
+            "checksum"
+        };
+        c.properties.push(prop(property::IDENTITY, how));
+        c.properties.push(prop(
+            property::IDENTITY_CONFIDENCE,
+            identity.confidence.as_str(),
+        ));
+        for e in &identity.evidence {
+            c.properties.push(prop(
+                property::IDENTITY_EVIDENCE,
+                format!("{}={}", e.coordinate, e.source),
+            ));
+        }
+        if let Some(sha1) = &identity.sha1 {
+            c.hashes.push(Hash {
+                alg: SHA1_ALG,
+                content: sha1.clone(),
+            });
+        }
     }
     c
 }

@@ -10,7 +10,9 @@
 use std::str::FromStr;
 
 use crowsnest_catalog::Inventory;
-use crowsnest_model::{Digest, Distro, Package, PackageKind, SourcePackage};
+use crowsnest_model::{
+    Confidence, CoordinateEvidence, Digest, Distro, Identity, Package, PackageKind, SourcePackage,
+};
 use packageurl::PackageUrl;
 use serde::Deserialize;
 
@@ -198,6 +200,14 @@ struct CdxComponent {
     licenses: Vec<CdxLicenseChoice>,
     properties: Vec<CdxProperty>,
     components: Vec<CdxComponent>,
+    hashes: Vec<CdxHash>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CdxHash {
+    alg: Option<String>,
+    content: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -260,9 +270,22 @@ struct Extra {
     source_version: Option<String>,
     layer: Option<String>,
     evidence: Vec<String>,
+    identity_confidence: Option<Confidence>,
+    identity_evidence: Vec<CoordinateEvidence>,
+    sha1: Option<String>,
 }
 
 impl Extra {
+    /// How the coordinates were established, when the SBOM says (Crowsnest's own
+    /// properties); `None` for declared packages.
+    fn identity(&mut self) -> Option<Identity> {
+        Some(Identity {
+            confidence: self.identity_confidence?,
+            evidence: std::mem::take(&mut self.identity_evidence),
+            sha1: self.sha1.take(),
+        })
+    }
+
     fn set(&mut self, name: &str, value: &str) {
         let value = value.trim();
         if value.is_empty() {
@@ -280,6 +303,15 @@ impl Extra {
             }
             property::EVIDENCE_PATH | "aquasecurity:trivy:FilePath" => {
                 self.evidence.push(value.to_string())
+            }
+            property::IDENTITY_CONFIDENCE => self.identity_confidence = Confidence::parse(value),
+            property::IDENTITY_EVIDENCE => {
+                if let Some((coordinate, source)) = value.split_once('=') {
+                    self.identity_evidence.push(CoordinateEvidence {
+                        coordinate: coordinate.to_string(),
+                        source: source.to_string(),
+                    });
+                }
             }
             // Syft numbers its locations: syft:location:0:path, syft:location:1:path ...
             n if n.starts_with("syft:location:") && n.ends_with(":path") => {
@@ -349,6 +381,11 @@ impl Reader {
                     extra.set(n, v);
                 }
             }
+            extra.sha1 = c
+                .hashes
+                .iter()
+                .find(|h| h.alg.as_deref() == Some(crate::cyclonedx::SHA1_ALG))
+                .and_then(|h| h.content.clone());
             let licenses = c
                 .licenses
                 .iter()
@@ -532,9 +569,10 @@ type Converted = (Package, Option<Distro>);
 fn package_from_purl(
     text: &str,
     component_version: Option<&str>,
-    extra: Extra,
+    mut extra: Extra,
     licenses: Vec<String>,
 ) -> Result<Converted, String> {
+    let identity = extra.identity();
     let purl = PackageUrl::from_str(text).map_err(|e| format!("package URL {text:?}: {e}"))?;
     let kind = kind_of_purl_type(purl.ty()).ok_or_else(|| {
         format!(
@@ -631,6 +669,7 @@ fn package_from_purl(
             licenses,
             layer,
             evidence,
+            identity,
         },
         distro,
     ))

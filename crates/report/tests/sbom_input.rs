@@ -36,6 +36,77 @@ fn crowsnest_cyclonedx_round_trips() {
     assert_eq!(sbom.skipped_count, 0);
 }
 
+/// A Java archive's inferred identity (confidence, what named each coordinate, SHA-1)
+/// is written as `crowsnest:identity*` properties and a SHA-1 hash, and read back whole.
+#[test]
+fn inferred_identity_round_trips_through_cyclonedx() {
+    use crowsnest_model::{Confidence, CoordinateEvidence, Identity};
+    let mut inventory = common::inventory();
+    let beans = inventory
+        .packages
+        .iter_mut()
+        .find(|p| p.kind == PackageKind::Maven)
+        .unwrap();
+    let identity = Identity {
+        confidence: Confidence::Medium,
+        evidence: vec![
+            CoordinateEvidence {
+                coordinate: "groupId".into(),
+                source: "Implementation-Vendor-Id".into(),
+            },
+            CoordinateEvidence {
+                coordinate: "version".into(),
+                source: "file name and Bundle-Version".into(),
+            },
+        ],
+        sha1: Some("9141212b8507ab50a45525b545b39d224614528b".into()),
+    };
+    beans.identity = Some(identity.clone());
+    let text = cyclonedx::sbom(&common::subject(), &inventory, &common::options());
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let component = doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["purl"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("pkg:maven/"))
+        })
+        .unwrap();
+    let props: Vec<(&str, &str)> = component["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["value"].as_str().unwrap()))
+        .collect();
+    assert!(
+        props.contains(&("crowsnest:identity", "inferred")),
+        "{props:?}"
+    );
+    assert!(props.contains(&("crowsnest:identity:confidence", "medium")));
+    assert!(props.contains(&(
+        "crowsnest:identity:evidence",
+        "groupId=Implementation-Vendor-Id"
+    )));
+    assert_eq!(component["hashes"][0]["alg"], "SHA-1");
+
+    let sbom = read_sbom(text.as_bytes(), "image.cdx.json").unwrap();
+    let read = sbom
+        .packages
+        .iter()
+        .find(|p| p.kind == PackageKind::Maven)
+        .unwrap();
+    assert_eq!(read.identity.as_ref(), Some(&identity));
+    // Declared packages stay declared.
+    assert!(
+        sbom.packages
+            .iter()
+            .filter(|p| p.kind != PackageKind::Maven)
+            .all(|p| p.identity.is_none())
+    );
+}
+
 #[test]
 fn crowsnest_spdx_round_trips() {
     let text = spdx::sbom(&common::subject(), &common::inventory(), &common::options());

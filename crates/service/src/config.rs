@@ -103,6 +103,9 @@ pub struct Config {
     pub clusters: Vec<Cluster>,
     #[serde(default)]
     pub registries: Vec<Registry>,
+    /// What scanning one image may cost (`[scan]`, see [`crate::scan_limits`]).
+    #[serde(default)]
+    pub scan: crate::scan_limits::ScanLimits,
 }
 
 fn default_listen() -> SocketAddr {
@@ -880,6 +883,8 @@ mod tests {
         assert_eq!(c.schedules.registry_poll.0, Duration::from_secs(900));
         assert_eq!(c.schedules.reassess_window.to_string(), "90d");
         assert_eq!(c.clusters[0].name, "prod");
+        assert_eq!(c.scan.limits().max_scan_time, Duration::from_secs(1800));
+        assert_eq!(c.scan.layer_cache_bytes(), 4096 << 20);
         let r = &c.registries[0];
         assert_eq!(
             r.credentials,

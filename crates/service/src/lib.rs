@@ -13,6 +13,7 @@
 pub mod assess;
 pub mod config;
 pub mod jobs;
+pub mod scan_limits;
 pub mod scheduler;
 pub mod status;
 pub mod worker;
@@ -151,6 +152,8 @@ impl Service {
             registry: self.registry_options(registry)?,
             platform: registry.platform.clone(),
             cache_dir: Some(self.layer_cache_dir()),
+            cache_max_bytes: self.config.scan.layer_cache_bytes(),
+            limits: self.config.scan.limits(),
             ..AcquireOptions::default()
         })
     }

@@ -26,6 +26,7 @@ use crowsnest_model::finding::Finding;
 use crowsnest_model::{Digest, Severity};
 use time::OffsetDateTime;
 
+pub mod console;
 mod decode;
 mod error;
 mod placements;
@@ -36,6 +37,10 @@ pub mod schema;
 mod sqlite;
 mod views;
 
+pub use console::{
+    ConsoleStore, FindingTallies, NewSession, SavedQuery, Session, SettingOverride, SettingTarget,
+    SettingsChange,
+};
 pub use error::{Result, StoreError};
 pub use postgres::{PgOptions, PgStore};
 pub use records::{
@@ -175,6 +180,14 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<JobState>> + Send;
 
     fn job(&self, id: JobId) -> impl Future<Output = Result<Option<Job>>> + Send;
+
+    /// The newest job of `kind` for `key` that used all its attempts and failed: what
+    /// keeps a failing image from being queued again by every poll.
+    fn last_failed_job(
+        &self,
+        kind: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Job>>> + Send;
 
     fn queue_depth(&self) -> impl Future<Output = Result<QueueDepth>> + Send;
 
@@ -365,6 +378,9 @@ impl Store for AnyStore {
     async fn job(&self, id: JobId) -> Result<Option<Job>> {
         forward!(self, job(id))
     }
+    async fn last_failed_job(&self, kind: &str, key: &str) -> Result<Option<Job>> {
+        forward!(self, last_failed_job(kind, key))
+    }
     async fn queue_depth(&self) -> Result<QueueDepth> {
         forward!(self, queue_depth())
     }
@@ -428,6 +444,52 @@ impl Store for AnyStore {
     }
     async fn revoke_api_token(&self, name: &str) -> Result<bool> {
         forward!(self, revoke_api_token(name))
+    }
+}
+
+impl ConsoleStore for AnyStore {
+    async fn finding_tallies(&self) -> Result<console::FindingTallies> {
+        forward!(self, finding_tallies())
+    }
+    async fn create_session(&self, session: &NewSession) -> Result<()> {
+        forward!(self, create_session(session))
+    }
+    async fn session(&self, id_sha256: &str) -> Result<Option<Session>> {
+        forward!(self, session(id_sha256))
+    }
+    async fn delete_session(&self, id_sha256: &str) -> Result<bool> {
+        forward!(self, delete_session(id_sha256))
+    }
+    async fn setting_overrides(&self) -> Result<Vec<SettingOverride>> {
+        forward!(self, setting_overrides())
+    }
+    async fn put_setting_override(
+        &self,
+        kind: SettingTarget,
+        name: &str,
+        settings: &serde_json::Value,
+        old: &serde_json::Value,
+        actor: &str,
+    ) -> Result<SettingsChange> {
+        forward!(self, put_setting_override(kind, name, settings, old, actor))
+    }
+    async fn settings_changes(&self, limit: u32) -> Result<Vec<SettingsChange>> {
+        forward!(self, settings_changes(limit))
+    }
+    async fn saved_queries(&self, token_name: &str) -> Result<Vec<SavedQuery>> {
+        forward!(self, saved_queries(token_name))
+    }
+    async fn save_query(
+        &self,
+        token_name: &str,
+        name: &str,
+        query: &str,
+        cluster: Option<&str>,
+    ) -> Result<SavedQuery> {
+        forward!(self, save_query(token_name, name, query, cluster))
+    }
+    async fn delete_saved_query(&self, token_name: &str, id: i64) -> Result<bool> {
+        forward!(self, delete_saved_query(token_name, id))
     }
 }
 

@@ -6,6 +6,8 @@
 //! lease has expired. Connections are pooled; TLS (rustls on aws-lc-rs, with the webpki roots) is used
 //! when the URL's `sslmode` asks for it (`prefer`, the default, tries it first).
 
+mod console;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -932,6 +934,24 @@ impl Store for PgStore {
         }
         .decode()
         .map(Some)
+    }
+
+    async fn last_failed_job(&self, kind: &str, key: &str) -> Result<Option<Job>> {
+        let ctx = || format!("reading the last failed job {kind}/{key}");
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                "SELECT MAX(id) FROM jobs WHERE state = 'failed' AND kind = $1 AND job_key = $2",
+                &[&kind, &key],
+            )
+            .await
+            .map_err(pg(ctx()))?;
+        let id: Option<i64> = get(&row, 0, &ctx())?;
+        match id {
+            Some(id) => self.job(JobId(id)).await,
+            None => Ok(None),
+        }
     }
 
     async fn queue_depth(&self) -> Result<QueueDepth> {

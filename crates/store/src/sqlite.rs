@@ -5,6 +5,8 @@
 //! takes SQLite's single write lock up front: that serializes claims between threads and
 //! between processes sharing the file (the busy timeout makes the others wait).
 
+mod console;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -930,6 +932,26 @@ impl Store for SqliteStore {
             row.map(JobColumns::decode).transpose()
         })
         .await
+    }
+
+    async fn last_failed_job(&self, kind: &str, key: &str) -> Result<Option<Job>> {
+        let (kind, key) = (kind.to_string(), key.to_string());
+        let ctx = format!("reading the last failed job {kind}/{key}");
+        let id: Option<i64> = self
+            .read(move |c| {
+                // The state comes first so that the jobs_ready index narrows the scan.
+                c.query_row(
+                    "SELECT MAX(id) FROM jobs WHERE state = 'failed' AND kind = ?1 AND job_key = ?2",
+                    params![kind, key],
+                    |r| r.get(0),
+                )
+                .map_err(StoreError::sqlite(ctx))
+            })
+            .await?;
+        match id {
+            Some(id) => self.job(JobId(id)).await,
+            None => Ok(None),
+        }
     }
 
     async fn queue_depth(&self) -> Result<QueueDepth> {

@@ -12,9 +12,80 @@ use crowsnest_store::{
 use time::macros::datetime;
 
 both_backends!(
+    one_bad_package_never_makes_an_inventory_unstorable,
     hostile_strings_are_stored_verbatim_or_refused,
     failed_assessment_write_keeps_the_old_one,
 );
+
+/// A dpkg status with a NUL byte in one package's name and invalid UTF-8 in another's,
+/// cataloged as the scanner does: the two are dropped and reported, the rest stored.
+async fn one_bad_package_never_makes_an_inventory_unstorable(h: Harness) {
+    use crowsnest_catalog::Cataloger;
+    use crowsnest_model::layer::{Analyzed, EntryKind, FileEntry, LayerAnalyzer, LayerContents};
+    const STATUS: &str = "/var/lib/dpkg/status";
+    let mut status = Vec::new();
+    for name in [&b"good"[..], b"bad\0nul", b"bad\xff\xfeutf8", b"also-good"] {
+        status.extend_from_slice(b"Package: ");
+        status.extend_from_slice(name);
+        status.extend_from_slice(
+            b"\nStatus: install ok installed\nVersion: 1.0-1\nArchitecture: amd64\n\n",
+        );
+    }
+    let artifact = Cataloger.analyze(STATUS, status.len() as u64, &mut &status[..]);
+    let layer = LayerContents {
+        diff_id: digest(),
+        entries: vec![FileEntry {
+            path: STATUS.into(),
+            kind: EntryKind::File,
+            size: status.len() as u64,
+            mode: 0o644,
+        }],
+        whiteouts: vec![],
+        opaque_dirs: vec![],
+        analyzed: vec![Analyzed {
+            path: STATUS.into(),
+            result: artifact,
+        }],
+        hardlinks: vec![],
+        errors: vec![],
+        uncompressed_size: 0,
+    };
+    let cataloged = crowsnest_catalog::inventory(&[layer]);
+    let reasons: Vec<&str> = cataloged
+        .unreadable
+        .iter()
+        .map(|(_, r)| r.as_str())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "package \"badnul\" dropped: its name contains a NUL byte",
+            "package \"bad\u{fffd}\u{fffd}utf8\" dropped: its name is not valid UTF-8",
+        ]
+    );
+    let d = digest();
+    let reg = h.store.upsert_registry("https://r.test").await.unwrap();
+    let repo = h.store.upsert_repository(reg, "app").await.unwrap();
+    let sighting = ImageSighting {
+        digest: d.clone(),
+        media_type: "m".into(),
+        platform: None,
+        created: None,
+        pushed: None,
+        tags: vec![],
+    };
+    h.store.record_image(repo, &sighting).await.unwrap();
+    let inv = Inventory {
+        cataloger_version: "c1".into(),
+        distro: cataloged.distro,
+        packages: cataloged.packages,
+        created: None,
+    };
+    h.store.put_inventory(&d, &inv).await.unwrap();
+    let stored = h.store.inventory(&d, "c1").await.unwrap().unwrap();
+    let names: Vec<&str> = stored.packages.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["also-good", "good"]);
+}
 
 async fn hostile_strings_are_stored_verbatim_or_refused(h: Harness) {
     let s = &h.store;

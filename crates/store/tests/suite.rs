@@ -502,6 +502,25 @@ async fn failures_back_off_then_give_up(h: Harness) {
     let job = s.job(id).await.unwrap().unwrap();
     assert_eq!((job.state, job.attempts), (JobState::Failed, 2));
     assert!(s.claim("w1", LEASE).await.unwrap().is_none());
+    // The failure stays findable by key (what quarantines a failing image), and only
+    // under its own kind and key.
+    let last = s.last_failed_job("scan-image", "flaky").await.unwrap();
+    assert_eq!(
+        last.map(|j| (j.id, j.last_error)),
+        Some((id, Some("again".into())))
+    );
+    assert!(
+        s.last_failed_job("scan-image", "other")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.last_failed_job("poll-registry", "flaky")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn lease_expiring_on_last_attempt_fails_job(h: Harness) {

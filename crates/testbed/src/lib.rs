@@ -27,6 +27,39 @@ pub fn var(name: &str) -> Option<String> {
     }
 }
 
+/// The fixture that `scripts/fixtures/<script>` builds into `$CROWSNEST_CACHE/fixtures/<dir>`,
+/// built on demand (the script returns at once when it is up to date); `marker` is a
+/// file the finished build holds. `None` (after saying why) when it cannot be built and
+/// the test bed is optional; panics when it is required.
+pub fn fixture(script: &str, dir: &str, marker: &str) -> Option<PathBuf> {
+    let cache = std::env::var("CROWSNEST_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/crowsnest")
+        });
+    let out = cache.join("fixtures").join(dir);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts/fixtures")
+        .join(script);
+    let built = std::process::Command::new("bash")
+        .arg(&path)
+        .status()
+        .is_ok_and(|s| s.success());
+    if built && out.join(marker).is_file() {
+        return Some(out);
+    }
+    assert!(
+        !required(),
+        "fixtures could not be built by {}",
+        path.display()
+    );
+    eprintln!(
+        "skipping: fixtures could not be built (run bash {})",
+        path.display()
+    );
+    None
+}
+
 /// A path-valued test-bed variable.
 pub fn path(name: &str) -> Option<PathBuf> {
     var(name).map(PathBuf::from)

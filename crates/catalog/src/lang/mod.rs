@@ -78,6 +78,12 @@ pub fn wants(path: &str, size: u64, mode: u32) -> bool {
     }
 }
 
+/// Whether both paths go to the same language cataloger (executables compared as such).
+pub(crate) fn same_target(a: &str, b: &str) -> bool {
+    let (a, b) = (Target::of(a, 0o755), Target::of(b, 0o755));
+    a.is_some() && a == b
+}
+
 /// Catalogs one file: the language packages its bytes record. `size` is the size the
 /// tar header declared; `content` yields the file's bytes, and is read only as far as
 /// the cataloger needs (never more than its cap). A file that [`wants`] would reject
@@ -160,6 +166,7 @@ pub(crate) fn package(
         licenses,
         layer: None,
         evidence: vec![evidence],
+        identity: None,
     }
 }
 

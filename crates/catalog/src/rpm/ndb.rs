@@ -3,8 +3,11 @@
 //! 4096-byte slot pages, next package index); then the slot table, 16-byte slots (magic
 //! `Slot`, package index, block offset, block count; offset 0 marks a free slot) filling
 //! the slot pages after the header; then blobs in 16-byte blocks, each a 16-byte head
-//! (magic `BlbS`, package index, generation, length), the header blob, and a 12-byte tail
-//! (adler32, length, magic `BlbE`).
+//! (magic `BlbS`, package index, generation, length), the header blob, padding, and a
+//! 12-byte tail (adler32, length, magic `BlbE`). As rpm's own ndb backend (rpmpkg.c) reads
+//! and writes it, the tail fills the last 12 bytes of the blob's allocated blocks, not the
+//! bytes right after the header blob, and its adler32 covers everything before the tail:
+//! the head, the header blob and the padding.
 //!
 //! The slot table is the file's index: a slot that points outside the file, into the
 //! slot pages, at a blob for another package or at a blob whose block count disagrees
@@ -107,15 +110,14 @@ fn blob_at(
             "blob length {len} does not match its {blocks} blocks"
         ));
     }
-    let tail = &area[BLOB_HEAD + len..BLOB_HEAD + len + BLOB_TAIL];
+    let (checked, tail) = area.split_at(area.len() - BLOB_TAIL);
     if &tail[8..12] != TAIL_MAGIC || le32(tail, 4) != len {
         return Err(format!("blob at block {block} has a bad tail"));
     }
-    let blob = &area[BLOB_HEAD..BLOB_HEAD + len];
-    if adler32(blob) != le32(tail, 0) as u32 {
+    if adler32(checked) != le32(tail, 0) as u32 {
         return Err(format!("blob at block {block} fails its adler32 checksum"));
     }
-    Ok(blob)
+    Ok(&area[BLOB_HEAD..BLOB_HEAD + len])
 }
 
 /// Adler-32 (RFC 1950): two running sums modulo 65521.

@@ -107,9 +107,14 @@ async fn scan_images(
         platform: "linux/amd64".into(),
         all_platforms: false,
         max_layer_size: 32768,
+        max_layers: 128,
+        max_image_size: 65536,
+        max_scan_time: 1800,
+        cache_size: 4096,
         parallel: None,
         cache_dir: None,
         no_cache: false,
+        maven_index: None,
     };
     for reference in image_references(snapshot) {
         match super::sbom::inventory_image(&reference, &opts, global).await {
@@ -320,6 +325,7 @@ mod tests {
                 ecosystem: "npm".into(),
                 layer: None,
                 matched_source: None,
+                identity: None,
             },
             installed_version: "1.0".into(),
             fixed_versions: vec!["1.3.0".into()],

@@ -37,7 +37,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Command::Image(ImageCommand::Inspect(args)) => image::inspect(args, &global).await,
             Command::Registry(RegistryCommand::List(args)) => registry::list(args, &global).await,
             Command::Sbom(args) => sbom::sbom(args, &global).await,
-            Command::Scan(ScanCommand::Image(args)) => scan::image(args, &global).await,
+            Command::Scan(ScanCommand::Image(args)) => scan::image(*args, &global).await,
             Command::Scan(ScanCommand::Sbom(args)) => scan::sbom(args, &global).await,
             Command::Db(DbCommand::Sync(args)) => db::run_sync(args, &global).await,
             Command::Db(DbCommand::Status(args)) => db::run_status(args, &global).await,
@@ -119,9 +119,13 @@ pub fn acquire_options(opts: &ImageOpts) -> anyhow::Result<AcquireOptions> {
         platform,
         limits: Limits {
             max_layer_bytes: opts.max_layer_size.saturating_mul(1 << 20),
+            max_layers: opts.max_layers,
+            max_image_bytes: opts.max_image_size.saturating_mul(1 << 20),
+            max_scan_time: std::time::Duration::from_secs(opts.max_scan_time),
             ..Limits::default()
         },
         cache_dir,
+        cache_max_bytes: opts.cache_size.saturating_mul(1 << 20),
         ..AcquireOptions::default()
     };
     if let Some(n) = opts.parallel {

@@ -40,7 +40,12 @@ pub async fn inventory_image(
     let layers = image
         .walk_layers(Arc::new(Cataloger), &acquire, progress)
         .await?;
-    Ok((image, inventory(&layers)))
+    let mut inventory = inventory(&layers);
+    if let Some(index) = &opts.maven_index {
+        crowsnest_catalog::maven_index::apply(index, &mut inventory.packages)
+            .map_err(anyhow::Error::msg)?;
+    }
+    Ok((image, inventory))
 }
 
 pub async fn sbom(args: SbomArgs, global: &GlobalArgs) -> anyhow::Result<i32> {

@@ -81,6 +81,14 @@ async fn api(service: Arc<Service>, shutdown: CancellationToken) -> anyhow::Resu
             .ok_or_else(|| format!("no cluster {target:?} in the configuration")),
     });
     config.trigger = Some(trigger);
+    config.site = Some(Arc::new(crowsnest_console::respond));
+    let known = c.clone();
+    config.rescan = Some(Arc::new(move |registry_url, repository, digest| {
+        known
+            .registry_by_name_or_url(registry_url)
+            .map(|r| jobs::scan_image(&r.name, repository, digest))
+            .ok_or_else(|| format!("no registry {registry_url:?} in the configuration"))
+    }));
     let options = ApiOptions {
         listen: c.listen,
         tls: c.tls.as_ref().map(|t| (t.cert.clone(), t.key.clone())),

@@ -96,7 +96,7 @@ fn row(report: &FindingsReport, finding: &Finding) -> [String; 11] {
     };
     [
         finding.id.clone(),
-        finding.package.name.clone(),
+        package_cell(finding),
         finding.package.version.clone(),
         fixed_version(finding).unwrap_or("-").to_string(),
         status_label(finding.fix_status).to_string(),
@@ -109,6 +109,28 @@ fn row(report: &FindingsReport, finding: &Finding) -> [String; 11] {
         format!("{:.1}", finding.priority.score),
         layer,
     ]
+}
+
+/// Marks a package whose coordinates were inferred rather than declared or found by
+/// checksum, so a reader knows the finding rests on them (explained under the table).
+const INFERRED_MARK: char = '~';
+
+fn is_inferred(finding: &Finding) -> bool {
+    finding
+        .package
+        .identity
+        .as_ref()
+        .is_some_and(|i| i.is_inferred())
+}
+
+/// The package name, marked in front (where cutting a long cell cannot remove the mark)
+/// when its coordinates are inferred.
+fn package_cell(finding: &Finding) -> String {
+    if is_inferred(finding) {
+        format!("{INFERRED_MARK}{}", finding.package.name)
+    } else {
+        finding.package.name.clone()
+    }
 }
 
 fn width(s: &str) -> usize {
@@ -246,16 +268,68 @@ fn summary(findings: &[&Finding]) -> String {
         .iter()
         .filter(|f| f.fix_status == FixStatus::FixAvailable)
         .count();
-    format!(
+    let mut out = format!(
         "{} vulnerabilities ({}), {fixable} with a fix available\n",
         findings.len(),
         counts.join(", ")
-    )
+    );
+    let inferred = findings.iter().filter(|f| is_inferred(f)).count();
+    if inferred > 0 {
+        out.push_str(&format!(
+            "{INFERRED_MARK} {inferred} on packages whose coordinates were inferred from the archive (manifest, file name), not declared: see the JSON output's identity\n"
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn findings_on_inferred_coordinates_are_marked() {
+        use crowsnest_model::finding::{Exploitability, FindingPackage, Priority};
+        use crowsnest_model::{Confidence, Identity, PackageKind};
+        let mut finding = Finding {
+            id: "CVE-2022-22965".into(),
+            aliases: vec![],
+            package: FindingPackage {
+                name: "org.springframework:spring-beans".into(),
+                version: "5.3.17".into(),
+                kind: PackageKind::Maven,
+                purl: "pkg:maven/org.springframework/spring-beans@5.3.17".into(),
+                ecosystem: "Maven".into(),
+                layer: None,
+                matched_source: None,
+                identity: None,
+            },
+            installed_version: "5.3.17".into(),
+            fixed_versions: vec!["5.3.18".into()],
+            fix_status: FixStatus::FixAvailable,
+            severity: Severity::Critical,
+            severity_source: None,
+            cvss: None,
+            summary: None,
+            references: vec![],
+            exploitability: Exploitability::default(),
+            priority: Priority::default(),
+            advisories: vec![],
+        };
+        assert_eq!(package_cell(&finding), "org.springframework:spring-beans");
+        assert!(!summary(&[&finding]).contains('~'));
+        let mut identity = Identity {
+            confidence: Confidence::High,
+            evidence: vec![],
+            sha1: None,
+        };
+        finding.package.identity = Some(identity.clone());
+        assert_eq!(package_cell(&finding), "~org.springframework:spring-beans");
+        assert!(summary(&[&finding]).contains("~ 1 on packages whose coordinates were inferred"));
+        // Found by checksum in an index: exact, not marked.
+        identity.confidence = Confidence::Checksum;
+        finding.package.identity = Some(identity);
+        assert_eq!(package_cell(&finding), "org.springframework:spring-beans");
+    }
 
     #[test]
     fn fit_cuts_with_ellipsis() {

@@ -46,6 +46,7 @@ fn package(kind: PackageKind, name: &str, version: &str, purl: &str) -> Package 
         licenses: vec![],
         layer: None,
         evidence: vec![],
+        identity: None,
     }
 }
 
@@ -136,6 +137,7 @@ fn finding_package(p: &Package, ecosystem: &str) -> FindingPackage {
         ecosystem: ecosystem.into(),
         layer: p.layer.clone(),
         matched_source: None,
+        identity: None,
     }
 }
 
@@ -260,6 +262,7 @@ pub fn findings() -> Vec<Finding> {
             ecosystem: "crates.io".into(),
             layer: None,
             matched_source: None,
+            identity: None,
         },
         Severity::Low,
         5.0,

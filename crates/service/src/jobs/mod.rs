@@ -18,7 +18,7 @@ mod poll;
 mod scan;
 
 use crowsnest_model::Digest;
-use crowsnest_store::{JobSpec, Lease, StoreError, TargetKind};
+use crowsnest_store::{AnyStore, Job, JobSpec, Lease, Store, StoreError, TargetKind};
 use serde::{Deserialize, Serialize};
 
 use crate::Service;
@@ -47,6 +47,10 @@ struct ScanPayload {
     registry: String,
     repository: String,
     digest: Digest,
+    /// The cataloger the scan ran with: a failure quarantines the image only until the
+    /// cataloger changes.
+    #[serde(default)]
+    cataloger: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -82,8 +86,25 @@ pub fn scan_image(registry: &str, repository: &str, digest: &Digest) -> JobSpec 
             registry: registry.to_string(),
             repository: repository.to_string(),
             digest: digest.clone(),
+            cataloger: Some(scan::CATALOGER_VERSION.clone()),
         }),
     )
+}
+
+/// Why an image is not scanned again by every poll: its last scan job used all its
+/// attempts and failed under the current cataloger. An admin retry (a new scan job) or
+/// a new cataloger version lifts it.
+pub async fn quarantine(store: &AnyStore, digest: &Digest) -> Result<Option<Job>, StoreError> {
+    let Some(job) = store
+        .last_failed_job(SCAN_IMAGE, &digest.to_string())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let cataloger = serde_json::from_value::<ScanPayload>(job.payload.clone())
+        .ok()
+        .and_then(|p| p.cataloger);
+    Ok((cataloger.as_deref() == Some(scan::CATALOGER_VERSION.as_str())).then_some(job))
 }
 
 pub fn sync_feeds() -> JobSpec {
@@ -170,14 +191,12 @@ pub fn run<'a>(service: &'a Service, lease: &'a Lease) -> JobFuture<'a> {
             Ok(p) => Box::pin(async move { poll::run(service, &p.registry).await }),
             Err(e) => Box::pin(std::future::ready(Err(e))),
         },
-        SCAN_IMAGE => {
-            match payload::<ScanPayload>(lease) {
-                Ok(p) => Box::pin(async move {
-                    scan::run(service, &p.registry, &p.repository, &p.digest).await
-                }),
-                Err(e) => Box::pin(std::future::ready(Err(e))),
-            }
-        }
+        SCAN_IMAGE => match payload::<ScanPayload>(lease) {
+            Ok(p) => Box::pin(async move {
+                scan::run_limited(service, &p.registry, &p.repository, &p.digest).await
+            }),
+            Err(e) => Box::pin(std::future::ready(Err(e))),
+        },
         SYNC_FEEDS => Box::pin(feeds::sync(service)),
         REASSESS => Box::pin(feeds::reassess(service)),
         SNAPSHOT_CLUSTER => match payload::<ClusterPayload>(lease) {
@@ -187,5 +206,50 @@ pub fn run<'a>(service: &'a Service, lease: &'a Lease) -> JobFuture<'a> {
         other => Box::pin(std::future::ready(Err(JobError::UnknownKind(
             other.to_string(),
         )))),
+    }
+}
+
+#[cfg(test)]
+mod quarantine_tests {
+    use super::*;
+    use crowsnest_store::{RetryPolicy, SqliteStore};
+
+    async fn fail_for_good(store: &AnyStore, spec: &JobSpec) {
+        let spec = JobSpec {
+            max_attempts: 1,
+            ..spec.clone()
+        };
+        store.enqueue(&spec).await.unwrap();
+        let lease = store
+            .claim("w", std::time::Duration::from_secs(60))
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .fail(&lease, "layer 0: boom", &RetryPolicy::default())
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_failed_scan_quarantines_the_image_until_the_cataloger_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = AnyStore::Sqlite(
+            SqliteStore::open_file(&dir.path().join("db"))
+                .await
+                .unwrap(),
+        );
+        let digest: Digest = format!("sha256:{}", "e".repeat(64)).parse().unwrap();
+        assert!(quarantine(&store, &digest).await.unwrap().is_none());
+
+        // Failed under an older cataloger: scanned again by the current one.
+        let mut old = scan_image("reg", "app", &digest);
+        old.payload["cataloger"] = "catalog/0".into();
+        fail_for_good(&store, &old).await;
+        assert!(quarantine(&store, &digest).await.unwrap().is_none());
+
+        fail_for_good(&store, &scan_image("reg", "app", &digest)).await;
+        let job = quarantine(&store, &digest).await.unwrap().unwrap();
+        assert_eq!(job.last_error.as_deref(), Some("layer 0: boom"));
     }
 }

@@ -121,7 +121,8 @@ pub(super) async fn run(service: &Service, name: &str) -> Result<(), JobError> {
 }
 
 /// A scan is needed when the image has no inventory from the current cataloger (new, or
-/// the cataloger changed) or no assessment yet (its scan was interrupted between the
+/// the cataloger changed; unless it is quarantined, see [`super::quarantine`]) or no
+/// assessment yet (its scan was interrupted between the
 /// two writes, or the first feed sync had not finished).
 async fn needs_scan(service: &Service, digest: &Digest) -> Result<bool, JobError> {
     let store = &service.store;
@@ -130,6 +131,10 @@ async fn needs_scan(service: &Service, digest: &Digest) -> Result<bool, JobError
         .await?
         .is_none()
     {
+        if let Some(failed) = super::quarantine(store, digest).await? {
+            tracing::debug!(%digest, job = failed.id.0, error = ?failed.last_error, "image quarantined: not queued again");
+            return Ok(false);
+        }
         return Ok(true);
     }
     Ok(store.assessment(digest).await?.is_none()

@@ -1,5 +1,6 @@
 //! `scan-image`: pull once, inventory, store, assess.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 
 use crowsnest_acquire::image::Image;
@@ -17,7 +18,7 @@ use crate::assess::AssessError;
 /// no inventory under this version.
 pub static CATALOGER_VERSION: LazyLock<String> = LazyLock::new(|| Cataloger.cache_key());
 
-pub(super) async fn run(
+async fn run(
     service: &Service,
     registry_name: &str,
     repository: &str,
@@ -67,6 +68,36 @@ pub(super) async fn run(
     }
 }
 
+/// Sets the flag when dropped: a job future dropped part-way (the worker aborted it)
+/// cancels the blocking work it started.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Runs a scan within the configured wall-time limit.
+pub(super) async fn run_limited(
+    service: &Service,
+    registry_name: &str,
+    repository: &str,
+    digest: &Digest,
+) -> Result<(), JobError> {
+    let limit = service.config.scan.limits().max_scan_time;
+    match tokio::time::timeout(limit, run(service, registry_name, repository, digest)).await {
+        Ok(result) => result,
+        Err(_) => Err(JobError::Image {
+            image: digest.to_string(),
+            reason: format!(
+                "the scan took longer than its wall-time limit of {} s",
+                limit.as_secs()
+            ),
+        }),
+    }
+}
+
 async fn pull_and_inventory(
     service: &Service,
     registry_name: &str,
@@ -92,9 +123,13 @@ async fn pull_and_inventory(
         tag: None,
         digest: Some(digest.clone()),
     });
-    let acquire = service
+    let mut acquire = service
         .acquire_options(registry)
         .map_err(|e| fail(e.to_string()))?;
+    // When the worker drops this job (its lease was lost, or shutdown), the layer walks
+    // on blocking threads stop at their next read instead of running to the end.
+    acquire.cancel = Arc::new(AtomicBool::new(false));
+    let _stop_walks_when_dropped = CancelOnDrop(Arc::clone(&acquire.cancel));
     let image = Image::open(&reference, &acquire)
         .await
         .map_err(|e| fail(e.to_string()))?;
@@ -114,4 +149,24 @@ async fn pull_and_inventory(
         packages: inventory.packages,
         created: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_aborted_job_cancels_its_blocking_walks() {
+        let flag = Arc::new(AtomicBool::new(false));
+        let seen = Arc::clone(&flag);
+        let job = tokio::spawn(async move {
+            let _guard = CancelOnDrop(flag);
+            std::future::pending::<()>().await
+        });
+        tokio::task::yield_now().await;
+        assert!(!seen.load(Ordering::Relaxed));
+        job.abort();
+        assert!(job.await.unwrap_err().is_cancelled());
+        assert!(seen.load(Ordering::Relaxed));
+    }
 }

@@ -186,6 +186,7 @@ pub fn package(i: usize) -> Package {
                 .unwrap(),
         ),
         evidence: vec![format!("/usr/lib/pkg{i}")],
+        identity: None,
     }
 }
 
@@ -210,6 +211,7 @@ pub fn finding(i: usize) -> Finding {
             ecosystem: "Debian:12".into(),
             layer: None,
             matched_source: None,
+            identity: None,
         },
         installed_version: format!("1.{i}.0"),
         fixed_versions: vec![format!("1.{i}.1")],

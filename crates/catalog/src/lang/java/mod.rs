@@ -1,8 +1,14 @@
 //! Java archives (`.jar .war .ear .par .jpi .hpi`): the Maven coordinates recorded inside.
 //!
-//! Each `META-INF/maven/<groupId>/<artifactId>/pom.properties` in an archive is one
-//! package (`groupId:artifactId`, `version`); shaded jars carry several. An archive with
-//! none falls back to its `META-INF/MANIFEST.MF` and file name (see [`from_manifest`]).
+//! Each `pom.properties` in an archive is one package (`groupId:artifactId`, `version`):
+//! at `META-INF/maven/<groupId>/<artifactId>/pom.properties`, or anywhere else in the
+//! archive (shading and repackaging move them), so shaded and vendored copies are
+//! reported as packages of their own with the containing archive as evidence. A
+//! `META-INF/maven/**/pom.xml` without its `pom.properties` is read the same way
+//! ([`pom`]). An archive that declares none of its own gets coordinates derived from its
+//! manifest, file name and classes ([`identity`]), recorded with the evidence for each
+//! coordinate, a confidence and the archive's SHA-1 (so a checksum index can name it
+//! exactly: `crate::maven_index`).
 //! Archives inside archives (`BOOT-INF/lib/*.jar`, `WEB-INF/lib/*.jar`, `lib/*.jar`, any
 //! entry with a Java archive extension) are read the same way, to [`MAX_DEPTH`] levels;
 //! their packages' evidence is `outer.jar!/BOOT-INF/lib/inner.jar`.
@@ -13,11 +19,15 @@
 //! of interest are inflated; each is read only up to its declared size (a larger actual
 //! size is an error) and every inflated byte of the whole archive tree counts against
 //! [`INFLATE_BUDGET`]. Hitting any limit makes the whole file an error, so a bomb is
-//! reported rather than half-cataloged.
+//! reported rather than half-cataloged. A manifest or POM larger than 1 MiB is refused
+//! the same way.
+
+mod identity;
+mod pom;
 
 use std::io::{Cursor, Read};
 
-use crowsnest_model::{Package, PackageKind};
+use crowsnest_model::{Confidence, CoordinateEvidence, Identity, Package, PackageKind};
 use zip::ZipArchive;
 
 /// Largest archive file read into memory.
@@ -31,7 +41,7 @@ pub const INFLATE_BUDGET: u64 = 512 << 20;
 pub const MAX_ENTRIES: u64 = 200_000;
 /// Archive nesting allowed below the top-level file (a war in an ear holding jars is 2).
 pub const MAX_DEPTH: usize = 3;
-/// Largest pom.properties or MANIFEST.MF read.
+/// Largest pom.properties, pom.xml or MANIFEST.MF read.
 const SMALL_FILE_CAP: u64 = 1 << 20;
 
 /// The bounds one walk obeys; [`Limits::DEFAULT`] in production, smaller in tests so
@@ -103,6 +113,16 @@ struct Walk {
     packages: Vec<Package>,
 }
 
+/// The entries of one archive that say what it is.
+#[derive(Default)]
+struct Entries {
+    pom_properties: Vec<usize>,
+    pom_xml: Vec<usize>,
+    manifest: Option<usize>,
+    nested: Vec<usize>,
+    classes: ClassPackages,
+}
+
 impl Walk {
     /// Catalogs the archive `bytes`, whose evidence path is `label` and whose own file
     /// name is `file_name`, nested `depth` levels below the file in the image.
@@ -123,56 +143,121 @@ impl Walk {
         let mut zip = ZipArchive::new(Cursor::new(bytes))
             .map_err(|e| format!("{label}: not a readable zip archive: {e}"))?;
 
-        let mut poms = Vec::new();
-        let mut manifest = None;
-        let mut nested = Vec::new();
+        let mut found = Entries::default();
         for index in 0..zip.len() {
             let Some(Ok(name)) = zip.name_for_index(index) else {
                 continue;
             };
-            if is_pom_properties(&name) {
-                poms.push(index);
+            if is_pom_file(&name, "pom.properties") {
+                found.pom_properties.push(index);
+            } else if is_pom_file(&name, "pom.xml") {
+                found.pom_xml.push(index);
             } else if name == "META-INF/MANIFEST.MF" {
-                manifest = Some(index);
+                found.manifest = Some(index);
             } else if is_archive_name(&name) {
-                nested.push(index);
+                found.nested.push(index);
+            } else {
+                found.classes.add(&name);
             }
         }
 
-        let before = self.packages.len();
-        for index in poms {
+        // Declared coordinates: every pom.properties, then every pom.xml whose directory
+        // has none.
+        let mut declared: Vec<Coordinates> = Vec::new();
+        let mut property_dirs = Vec::new();
+        for &index in &found.pom_properties {
             let (name, data) = self.inflate(&mut zip, index, SMALL_FILE_CAP, label)?;
+            property_dirs.push(name.trim_end_matches("pom.properties").to_string());
             let props = parse_properties(&String::from_utf8_lossy(&data));
             let field = |key: &str| {
                 props
                     .iter()
                     .find(|(k, _)| k == key)
-                    .map(|(_, v)| v.as_str())
+                    .map(|(_, v)| v.clone())
                     .filter(|v| !v.is_empty())
             };
-            let (Some(group), Some(artifact), Some(version)) =
-                (field("groupId"), field("artifactId"), field("version"))
-            else {
-                return Err(format!(
-                    "{label}!/{name}: pom.properties lacks groupId, artifactId or version"
-                ));
-            };
-            self.push(group, artifact, version, label)?;
+            match (field("groupId"), field("artifactId"), field("version")) {
+                (Some(group), Some(artifact), Some(version)) => declared.push(Coordinates {
+                    group,
+                    artifact,
+                    version,
+                    identity: None,
+                }),
+                // Maven's own file at Maven's own place must be whole; a stray
+                // pom.properties elsewhere may be anything.
+                _ if is_maven_pom_file(&name, "pom.properties") => {
+                    return Err(format!(
+                        "{label}!/{name}: pom.properties lacks groupId, artifactId or version"
+                    ));
+                }
+                _ => {}
+            }
         }
-        if self.packages.len() == before {
-            let fields = match manifest {
+        let mut partial_pom = None;
+        for &index in &found.pom_xml {
+            let (name, data) = self.inflate(&mut zip, index, SMALL_FILE_CAP, label)?;
+            if property_dirs.contains(&name.trim_end_matches("pom.xml").to_string()) {
+                continue;
+            }
+            let mut pom = pom::read(&String::from_utf8_lossy(&data))
+                .map_err(|e| format!("{label}!/{name}: {e}"))?;
+            // META-INF/maven/<groupId>/<artifactId>/pom.xml: the directories name them too.
+            let mut dirs = name.rsplit('/').skip(1);
+            let (artifact_dir, group_dir) = (dirs.next(), dirs.next());
+            pom.artifact = pom.artifact.or(artifact_dir.map(Into::into));
+            pom.group = pom.group.or(group_dir.map(Into::into));
+            match (&pom.group, &pom.artifact, &pom.version) {
+                (Some(group), Some(artifact), Some(version)) => declared.push(Coordinates {
+                    group: group.clone(),
+                    artifact: artifact.clone(),
+                    version: version.clone(),
+                    identity: Some(pom_identity(bytes)),
+                }),
+                _ => partial_pom = Some(pom),
+            }
+        }
+
+        // The archive's own identity when it declares none: derived, with evidence. Next
+        // to declared (shaded) packages that are not the archive's own, derived only when
+        // the archive itself names its artifact, not from its file name alone.
+        let (file_artifact, _) = identity::split_file_name(file_name);
+        let owns_declaration = declared.iter().any(|c| c.artifact == file_artifact);
+        if !owns_declaration {
+            let manifest = match found.manifest {
                 Some(index) => {
                     let (_, data) = self.inflate(&mut zip, index, SMALL_FILE_CAP, label)?;
                     parse_manifest(&String::from_utf8_lossy(&data))
                 }
                 None => Vec::new(),
             };
-            if let Some((group, artifact, version)) = from_manifest(&fields, file_name) {
-                self.push(group.as_deref().unwrap_or(""), &artifact, &version, label)?;
+            let evidence = identity::Evidence {
+                file_name,
+                manifest: &manifest,
+                pom_xml: partial_pom,
+                class_package: found.classes.common(),
+                sha1: Some(sha1_hex(bytes)),
+            };
+            let derived = identity::derive(&evidence).filter(|d| {
+                declared.is_empty()
+                    || d.identity
+                        .evidence
+                        .iter()
+                        .any(|e| e.coordinate == "artifactId" && e.source != "file name")
+            });
+            if let Some(d) = derived {
+                declared.push(Coordinates {
+                    group: d.group.unwrap_or_default(),
+                    artifact: d.artifact,
+                    version: d.version,
+                    identity: Some(d.identity),
+                });
             }
         }
+        for coordinates in declared {
+            self.push(coordinates, label)?;
+        }
 
-        for index in nested {
+        for index in found.nested {
             if depth + 1 > self.limits.max_depth {
                 let max = self.limits.max_depth;
                 return Err(format!(
@@ -236,43 +321,131 @@ impl Walk {
         Ok((name, data))
     }
 
-    fn push(
-        &mut self,
-        group: &str,
-        artifact: &str,
-        version: &str,
-        label: &str,
-    ) -> Result<(), String> {
-        let name = if group.is_empty() {
-            artifact.to_string()
+    fn push(&mut self, c: Coordinates, label: &str) -> Result<(), String> {
+        let name = if c.group.is_empty() {
+            c.artifact.clone()
         } else {
-            format!("{group}:{artifact}")
+            format!("{}:{}", c.group, c.artifact)
         };
         if self.packages.iter().any(|p| {
             p.name == name
-                && p.version == version
+                && p.version == c.version
                 && p.evidence.first().map(String::as_str) == Some(label)
         }) {
             return Ok(());
         }
-        let purl = super::purl(PackageKind::Maven, Some(group), artifact, version)?;
-        self.packages.push(super::package(
+        let purl = super::purl(PackageKind::Maven, Some(&c.group), &c.artifact, &c.version)?;
+        let mut package = super::package(
             PackageKind::Maven,
             name,
-            version.to_string(),
+            c.version,
             purl,
             Vec::new(),
             label.to_string(),
-        ));
+        );
+        package.identity = c.identity;
+        self.packages.push(package);
         Ok(())
     }
 }
 
-fn is_pom_properties(name: &str) -> bool {
-    // META-INF/maven/<groupId>/<artifactId>/pom.properties
-    name.strip_prefix("META-INF/maven/")
-        .and_then(|rest| rest.strip_suffix("/pom.properties"))
-        .is_some_and(|ga| ga.split('/').count() == 2 && ga.split('/').all(|c| !c.is_empty()))
+/// One package's Maven coordinates (`group` empty when unknown) and, unless declared by
+/// pom.properties, how they were established.
+struct Coordinates {
+    group: String,
+    artifact: String,
+    version: String,
+    identity: Option<Identity>,
+}
+
+/// The identity of coordinates a POM states in full: Maven's own metadata, only without
+/// its pom.properties.
+fn pom_identity(archive: &[u8]) -> Identity {
+    Identity {
+        confidence: Confidence::High,
+        evidence: ["groupId", "artifactId", "version"]
+            .into_iter()
+            .map(|coordinate| CoordinateEvidence {
+                coordinate: coordinate.to_string(),
+                source: "pom.xml".to_string(),
+            })
+            .collect(),
+        sha1: Some(sha1_hex(archive)),
+    }
+}
+
+fn sha1_hex(bytes: &[u8]) -> String {
+    sha1_smol::Sha1::from(bytes).digest().to_string()
+}
+
+/// `pom.properties` (or `pom.xml`) of Maven's layout at any depth
+/// (`…META-INF/maven/<groupId>/<artifactId>/pom.properties`), or a `pom.properties`
+/// anywhere: shading and repackaging move them.
+fn is_pom_file(name: &str, file: &str) -> bool {
+    is_maven_pom_file(name, file)
+        || (file == "pom.properties" && super::file_name(name) == "pom.properties")
+}
+
+/// `META-INF/maven/<groupId>/<artifactId>/<file>`, at the root or below a prefix.
+fn is_maven_pom_file(name: &str, file: &str) -> bool {
+    let Some(dir) = name.strip_suffix(file).and_then(|d| d.strip_suffix('/')) else {
+        return false;
+    };
+    let mut parts = dir.rsplit('/');
+    let (artifact, group) = (parts.next(), parts.next());
+    let (maven, meta_inf) = (parts.next(), parts.next());
+    maven == Some("maven")
+        && meta_inf == Some("META-INF")
+        && artifact.is_some_and(|a| !a.is_empty())
+        && group.is_some_and(|g| !g.is_empty())
+}
+
+/// The longest package all of an archive's own classes share (`org.h2` for H2), from the
+/// entry names; classes of a fat jar's application (`BOOT-INF/`, `WEB-INF/`) and of
+/// `META-INF/` (multi-release copies) do not count. Kept as the shared prefix only, so it
+/// costs no allocation per entry once it is short.
+#[derive(Default)]
+struct ClassPackages {
+    prefix: Option<String>,
+}
+
+impl ClassPackages {
+    fn add(&mut self, entry: &str) {
+        let Some(dir) = entry
+            .strip_suffix(".class")
+            .and_then(|path| path.rsplit_once('/'))
+            .map(|(dir, _)| dir)
+        else {
+            return;
+        };
+        if ["META-INF", "BOOT-INF", "WEB-INF"].iter().any(|p| {
+            dir.strip_prefix(p)
+                .is_some_and(|r| r.is_empty() || r.starts_with('/'))
+        }) {
+            return;
+        }
+        match &mut self.prefix {
+            None => self.prefix = Some(dir.to_string()),
+            Some(prefix) => {
+                let common = prefix
+                    .split('/')
+                    .zip(dir.split('/'))
+                    .take_while(|(a, b)| a == b)
+                    .map(|(a, _)| a.len() + 1)
+                    .sum::<usize>()
+                    .saturating_sub(1);
+                prefix.truncate(common);
+            }
+        }
+    }
+
+    /// The shared package, dotted, when it has at least two segments.
+    fn common(&self) -> Option<String> {
+        self.prefix
+            .as_deref()
+            .filter(|p| p.split('/').count() >= 2 && p.split('/').all(|s| !s.is_empty()))
+            .map(|p| p.replace('/', "."))
+    }
 }
 
 /// Number of entries the archive's end-of-central-directory record declares (the zip64
@@ -348,53 +521,6 @@ fn parse_manifest(text: &str) -> Vec<(String, String)> {
         }
     }
     fields
-}
-
-/// Coordinates for an archive without pom.properties: `(groupId, artifactId, version)`.
-///
-/// The artifact is the file name without its extension and `-<version>` suffix; the
-/// version is `Implementation-Version`, else `Bundle-Version`, else the file name's
-/// suffix; the group is `Implementation-Vendor-Id`, else the `Bundle-SymbolicName`
-/// prefix when the symbolic name ends with `.<artifact>`. No version, no package: a jar
-/// without one cannot be matched against advisories and would only be noise.
-pub fn from_manifest(
-    fields: &[(String, String)],
-    file_name: &str,
-) -> Option<(Option<String>, String, String)> {
-    let get = |key: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.trim())
-            .filter(|v| !v.is_empty())
-    };
-    let stem = file_name.rsplit_once('.').map_or(file_name, |(s, _)| s);
-    // `log4j-core-2.14.1` splits at the first `-` followed by a digit.
-    let split = stem
-        .char_indices()
-        .find(|&(i, c)| c == '-' && stem[i + 1..].starts_with(|d: char| d.is_ascii_digit()))
-        .map(|(i, _)| i);
-    let (artifact, name_version) = match split {
-        Some(i) => (&stem[..i], Some(&stem[i + 1..])),
-        None => (stem, None),
-    };
-    if artifact.is_empty() {
-        return None;
-    }
-    let version = get("Implementation-Version")
-        .or(get("Bundle-Version"))
-        .or(name_version)?;
-    let group = get("Implementation-Vendor-Id")
-        .map(str::to_string)
-        .or_else(|| {
-            let symbolic = get("Bundle-SymbolicName")?.split(';').next()?.trim();
-            symbolic
-                .strip_suffix(artifact)
-                .and_then(|g| g.strip_suffix('.'))
-                .filter(|g| !g.is_empty())
-                .map(str::to_string)
-        });
-    Some((group, artifact.to_string(), version.to_string()))
 }
 
 #[cfg(test)]
@@ -486,29 +612,166 @@ mod tests {
         );
     }
 
+    /// Shaded copies keep their own pom.properties wherever the shading put them; each is
+    /// a package of its own with the containing archive as evidence. The archive's own
+    /// identity is derived beside them because its manifest names it.
     #[test]
-    fn manifest_fallback_rules() {
-        let fields = |pairs: &[(&str, &str)]| {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(
-            from_manifest(&fields(&[]), "commons-lang-2.6.jar"),
-            Some((None, "commons-lang".into(), "2.6".into()))
-        );
-        assert_eq!(from_manifest(&fields(&[]), "app.jar"), None);
-        assert_eq!(
-            from_manifest(
-                &fields(&[
-                    ("Implementation-Vendor-Id", "org.x"),
-                    ("Implementation-Version", "1.2")
-                ]),
-                "lib.jar"
+    fn shaded_copies_are_packages_of_their_own() {
+        let jar = archive(&[
+            (
+                "META-INF/MANIFEST.MF",
+                b"Implementation-Title: spring-core\nImplementation-Version: 5.3.17\n",
             ),
-            Some((Some("org.x".into()), "lib".into(), "1.2".into()))
+            (
+                "META-INF/maven/org.ow2.asm/asm/pom.properties",
+                b"groupId=org.ow2.asm\nartifactId=asm\nversion=9.1\n",
+            ),
+            (
+                "org/springframework/shaded/objenesis/pom.properties",
+                b"groupId=org.objenesis\nartifactId=objenesis\nversion=3.2\n",
+            ),
+            (
+                "org/springframework/misc/pom.properties",
+                b"not=coordinates\n",
+            ),
+        ]);
+        let pkgs = run("/app/spring-core-5.3.17.jar", &jar).unwrap();
+        let got: Vec<_> = pkgs
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str(), p.identity.is_some()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("org.ow2.asm:asm", "9.1", false),
+                ("org.objenesis:objenesis", "3.2", false),
+                ("org.springframework:spring-core", "5.3.17", true),
+            ]
         );
+        assert!(
+            pkgs.iter()
+                .all(|p| p.evidence == ["/app/spring-core-5.3.17.jar"])
+        );
+        // The archive's file name alone does not add an identity beside shaded packages.
+        let pkgs = run("/app/renamed-1.0.jar", &jar).unwrap();
+        assert_eq!(pkgs.len(), 2, "{pkgs:?}");
+    }
+
+    #[test]
+    fn pom_xml_without_pom_properties() {
+        let pom = b"<project><parent><groupId>org.example</groupId><version>4.2</version></parent><artifactId>widget</artifactId></project>";
+        let jar = archive(&[("META-INF/maven/org.example/widget/pom.xml", pom)]);
+        let pkgs = run("/app/w.jar", &jar).unwrap();
+        assert_eq!(pkgs.len(), 1);
+        assert_eq!(
+            (pkgs[0].name.as_str(), pkgs[0].version.as_str()),
+            ("org.example:widget", "4.2")
+        );
+        let identity = pkgs[0].identity.as_ref().unwrap();
+        assert_eq!(identity.confidence, Confidence::High);
+        assert_eq!(identity.sha1.as_deref(), Some(sha1_hex(&jar).as_str()));
+        // A version only as a property: the file name supplies it, the POM the rest.
+        let pom = b"<project><groupId>org.example</groupId><artifactId>widget</artifactId><version>${revision}</version></project>";
+        let jar = archive(&[("META-INF/maven/org.example/widget/pom.xml", pom)]);
+        let pkgs = run("/app/widget-4.3.jar", &jar).unwrap();
+        assert_eq!(pkgs[0].purl, "pkg:maven/org.example/widget@4.3");
+        assert_eq!(
+            pkgs[0].identity.as_ref().unwrap().describe(),
+            "groupId=pom.xml, artifactId=pom.xml, version=file name"
+        );
+    }
+
+    /// A POM with an entity bomb in its DTD: the entities are never expanded, so the jar
+    /// is read in time and memory linear in its size.
+    #[test]
+    fn hostile_pom_xml_bomb_is_inert() {
+        let mut dtd = String::from("<!DOCTYPE p [<!ENTITY a \"aaaaaaaaaa\">");
+        for i in 1..12 {
+            let prev = if i == 1 {
+                "a".to_string()
+            } else {
+                format!("a{}", i - 1)
+            };
+            dtd.push_str(&format!(
+                "<!ENTITY a{i} \"{}\">",
+                format!("&{prev};").repeat(10)
+            ));
+        }
+        let pom = format!(
+            "{dtd}]><project><groupId>&a11;</groupId><artifactId>bomb</artifactId><version>1</version></project>"
+        );
+        let jar = archive(&[("META-INF/maven/g/bomb/pom.xml", pom.as_bytes())]);
+        let pkgs = run("/app/bomb.jar", &jar).unwrap();
+        // The groupId refers to an entity: absent, so the directory name stands in.
+        assert_eq!(pkgs[0].name, "g:bomb");
+        let broken = archive(&[("META-INF/maven/g/bomb/pom.xml", b"<project><groupId>")]);
+        let err = run("/app/bomb.jar", &broken).unwrap_err();
+        assert!(
+            err.starts_with("/app/bomb.jar!/META-INF/maven/g/bomb/pom.xml: "),
+            "{err}"
+        );
+    }
+
+    /// A 10 MiB manifest (a few KiB deflated) is refused before it is inflated: the
+    /// archive is reported unreadable, nothing is invented, the walk goes on elsewhere.
+    #[test]
+    fn hostile_huge_manifest_is_refused() {
+        let mut manifest = b"Manifest-Version: 1.0\nImplementation-Version: 1\nX: ".to_vec();
+        manifest.resize(10 << 20, b'x');
+        let jar = archive(&[("META-INF/MANIFEST.MF", &manifest)]);
+        assert!(jar.len() < 64 << 10, "{} bytes", jar.len());
+        let err = run("/app/huge-1.0.jar", &jar).unwrap_err();
+        assert!(err.contains("more than the 1048576-byte limit"), "{err}");
+    }
+
+    /// A manifest claiming another artifact's coordinates does not rename the jar.
+    #[test]
+    fn hostile_manifest_claiming_other_coordinates() {
+        let jar = archive(&[(
+            "META-INF/MANIFEST.MF",
+            b"Implementation-Title: spring-beans\nBundle-SymbolicName: org.springframework.beans\nImplementation-Version: 5.3.17\n",
+        )]);
+        let pkgs = run("/app/lib/mylib-1.0.jar", &jar).unwrap();
+        assert_eq!(
+            (pkgs[0].name.as_str(), pkgs[0].version.as_str()),
+            ("mylib", "1.0")
+        );
+        assert_eq!(
+            pkgs[0].identity.as_ref().unwrap().confidence,
+            Confidence::Low
+        );
+    }
+
+    #[test]
+    fn class_packages_and_maven_paths() {
+        let mut classes = ClassPackages::default();
+        for entry in [
+            "org/h2/Driver.class",
+            "org/h2/engine/Session.class",
+            "META-INF/versions/9/org/other/X.class",
+            "BOOT-INF/classes/app/Main.class",
+            "org/h2/util/Utils.class",
+        ] {
+            classes.add(entry);
+        }
+        assert_eq!(classes.common().as_deref(), Some("org.h2"));
+        classes.add("com/other/Y.class");
+        assert_eq!(classes.common(), None);
+        assert!(is_maven_pom_file(
+            "META-INF/maven/g/a/pom.properties",
+            "pom.properties"
+        ));
+        assert!(is_maven_pom_file(
+            "BOOT-INF/classes/META-INF/maven/g/a/pom.xml",
+            "pom.xml"
+        ));
+        assert!(!is_maven_pom_file(
+            "META-INF/maven/a/pom.properties",
+            "pom.properties"
+        ));
+        assert!(!is_maven_pom_file("META-INF/maven//a/pom.xml", "pom.xml"));
+        assert!(is_pom_file("shaded/pom.properties", "pom.properties"));
+        assert!(!is_pom_file("shaded/pom.xml", "pom.xml"));
     }
 
     #[test]
