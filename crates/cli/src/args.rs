@@ -278,9 +278,23 @@ pub struct ScanOpts {
     /// Hide findings that have no fixed version (same as --only-fixed).
     #[arg(long, visible_alias = "only-fixed")]
     pub ignore_unfixed: bool,
-    /// Exit with code 1 when a finding at or above this severity remains after filtering.
+    /// Exit with code 1 when an open finding at or above this severity remains after
+    /// filtering (suppressed findings never count).
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<crowsnest_model::Severity>,
+    /// Ignore rules (YAML; `.trivyignore.yaml` files read as they are). Default:
+    /// `.crowsnestignore.yaml` next to the target (the current directory for registry
+    /// images), when there is one. See docs/exceptions.md.
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Option<PathBuf>,
+    /// A VEX document (OpenVEX, CycloneDX, CSAF) or a directory of them (`*.json`);
+    /// repeatable. `not_affected` and `fixed` suppress findings, `under_investigation`
+    /// annotates them.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub vex: Vec<PathBuf>,
+    /// List suppressed findings (table and JSON; counts are always shown).
+    #[arg(long)]
+    pub show_suppressed: bool,
     /// Use the local database as it is: no feed sync, no network.
     #[arg(long)]
     pub offline: bool,
@@ -296,6 +310,10 @@ pub enum ScanFormat {
     Sarif,
     /// CycloneDX 1.6 with a vulnerabilities section.
     Cyclonedx,
+    /// OpenVEX 0.2 statements: affected findings and suppressed ones with their justification.
+    Openvex,
+    /// CycloneDX 1.6 VEX: the same statements as CycloneDX vulnerability analyses.
+    CyclonedxVex,
 }
 
 /// Where the vulnerability database lives and where feeds come from.

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::advisory::Reference;
-use crate::{Digest, PackageKind, Severity};
+use crate::{Digest, Package, PackageKind, Severity};
 
 /// One vulnerability (all its aliases merged) affecting one installed package.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -65,6 +65,26 @@ pub struct FindingPackage {
     /// finding on inferred coordinates says so (see [`crate::Identity`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<crate::Identity>,
+}
+
+impl FindingPackage {
+    /// The inventory package this is: same purl and layer, else same purl, else same
+    /// kind, name and version.
+    pub fn find_in<'a>(&self, packages: &'a [Package]) -> Option<&'a Package> {
+        packages
+            .iter()
+            .find(|p| !p.purl.is_empty() && p.purl == self.purl && p.layer == self.layer)
+            .or_else(|| {
+                packages
+                    .iter()
+                    .find(|p| !p.purl.is_empty() && p.purl == self.purl)
+            })
+            .or_else(|| {
+                packages.iter().find(|p| {
+                    p.kind == self.kind && p.name == self.name && p.version == self.version
+                })
+            })
+    }
 }
 
 /// Whether and how the vulnerability can be fixed, as the advisory source states it.

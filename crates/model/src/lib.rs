@@ -6,6 +6,7 @@
 
 pub mod advisory;
 pub mod digest;
+pub mod exception;
 pub mod finding;
 pub mod intel;
 pub mod layer;

@@ -169,6 +169,19 @@ struct Dependency {
 }
 
 impl Bom {
+    /// Drops the components no vulnerability affects and the dependency graph: what a
+    /// standalone VEX document carries.
+    pub(crate) fn keep_affected_components(&mut self) {
+        let affected: std::collections::BTreeSet<&str> = self
+            .vulnerabilities
+            .iter()
+            .flat_map(|v| v.affected_refs())
+            .collect();
+        self.components
+            .retain(|c| c.bom_ref.as_deref().is_some_and(|r| affected.contains(r)));
+        self.dependencies.clear();
+    }
+
     /// Adds a component for a finding's package that the inventory does not list, once,
     /// and returns its `bom-ref`.
     pub(crate) fn add_finding_package(&mut self, package: &FindingPackage) -> String {

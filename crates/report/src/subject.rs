@@ -37,6 +37,14 @@ impl ImageSubject {
         }
     }
 
+    /// Where the image came from without tag or digest: `registry/team/web` for a
+    /// registry reference; for a local source, the reference without its tag
+    /// (`oci:/path/layout`). What ignore rules match repository globs against.
+    pub fn repository(&self) -> Option<String> {
+        let name = self.name.trim();
+        (!name.is_empty()).then(|| split_reference(name).0.to_string())
+    }
+
     /// Position of a layer in the image (0 = lowest), when the layer is one of its layers.
     pub fn layer_index(&self, diff_id: &Digest) -> Option<usize> {
         self.layers.iter().position(|l| l == diff_id)
@@ -98,6 +106,19 @@ pub(crate) fn format_utc_seconds(t: OffsetDateTime) -> String {
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
 }
 
+/// `registry/team/web:1.2@sha256:…` → (`registry/team/web`, `Some("1.2")`).
+fn split_reference(name: &str) -> (&str, Option<&str>) {
+    let without_digest = name.split_once('@').map_or(name, |(n, _)| n);
+    let last_slash = without_digest.rfind('/').map_or(0, |i| i + 1);
+    match without_digest[last_slash..].rfind(':') {
+        Some(colon) => (
+            &without_digest[..last_slash + colon],
+            Some(&without_digest[last_slash + colon + 1..]),
+        ),
+        None => (without_digest, None),
+    }
+}
+
 /// The image as a package URL (`pkg:oci/web@sha256%3A...?repository_url=registry/app/web&tag=1.2`),
 /// when the manifest digest is known and the name is a registry reference.
 pub(crate) fn oci_purl(subject: &ImageSubject) -> Option<String> {
@@ -112,15 +133,7 @@ pub(crate) fn oci_purl(subject: &ImageSubject) -> Option<String> {
     {
         return None;
     }
-    let without_digest = name.split_once('@').map_or(name, |(n, _)| n);
-    let last_slash = without_digest.rfind('/').map_or(0, |i| i + 1);
-    let (repository, tag) = match without_digest[last_slash..].rfind(':') {
-        Some(colon) => (
-            &without_digest[..last_slash + colon],
-            Some(&without_digest[last_slash + colon + 1..]),
-        ),
-        None => (without_digest, None),
-    };
+    let (repository, tag) = split_reference(name);
     let short_name = repository.rsplit('/').next().unwrap_or(repository);
     let mut purl = packageurl::PackageUrl::new("oci", short_name.to_ascii_lowercase()).ok()?;
     purl.with_version(digest.to_string()).ok()?;

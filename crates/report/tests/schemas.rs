@@ -8,6 +8,7 @@ mod common;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use crowsnest_model::exception::Triage;
 use crowsnest_report::findings::{self, FindingsReport};
 use crowsnest_report::{ImageSubject, cyclonedx, spdx};
 use jsonschema::{Retrieve, Uri, Validator};
@@ -136,6 +137,8 @@ fn outputs(subject: &ImageSubject, inventory: &crowsnest_catalog::Inventory) -> 
         subject,
         inventory,
         findings: &found,
+        triage: &Triage::default(),
+        show_suppressed: false,
         options: &options,
     };
     Outputs {
@@ -235,4 +238,120 @@ fn the_validator_rejects_broken_documents() {
     let mut sarif: Value = serde_json::from_str(&out.findings_sarif).unwrap();
     sarif["runs"][0]["results"][0]["level"] = "catastrophe".into();
     assert!(!errors(&schemas.sarif, &sarif).is_empty());
+}
+
+/// The common findings with the first one suppressed by VEX and the second by an ignore
+/// rule, a note on the third, and an expired rule.
+fn triaged() -> (Vec<crowsnest_model::finding::Finding>, Triage) {
+    use crowsnest_model::exception::*;
+    let mut open = common::findings();
+    let second = open.remove(1);
+    let first = open.remove(0);
+    let note = FindingNote {
+        kind: NoteKind::Expired,
+        vulnerability: open[0].id.clone(),
+        purl: open[0].package.purl.clone(),
+        text: "rules.yaml rule 2 expired on 2025-01-01: back at its priority".into(),
+    };
+    let triage = Triage {
+        suppressed: vec![
+            SuppressedFinding {
+                finding: first,
+                suppression: Suppression {
+                    kind: SuppressionKind::VexNotAffected,
+                    source: "vex/app.openvex.json statements[0]".into(),
+                    justification: Some(Justification::VulnerableCodeNotInExecutePath),
+                    statement: Some("never reached".into()),
+                    expires: None,
+                    author: Some("platform team".into()),
+                },
+            },
+            SuppressedFinding {
+                finding: second,
+                suppression: Suppression {
+                    kind: SuppressionKind::IgnoreRule,
+                    source: "rules.yaml rule 1".into(),
+                    justification: None,
+                    statement: Some("accepted until the next release".into()),
+                    expires: Some("2099-01-01".into()),
+                    author: None,
+                },
+            },
+        ],
+        notes: vec![note],
+        expired: vec![ExpiredRule {
+            source: "rules.yaml rule 2".into(),
+            expired: "2025-01-01".into(),
+            statement: None,
+        }],
+    };
+    (open, triage)
+}
+
+#[test]
+fn documents_with_suppressions_validate() {
+    let Some(schemas) = schemas() else { return };
+    let (open, triage) = triaged();
+    let subject = common::subject();
+    let inventory = common::inventory();
+    let options = common::options();
+    let report = FindingsReport {
+        subject: &subject,
+        inventory: &inventory,
+        findings: &open,
+        triage: &triage,
+        show_suppressed: true,
+        options: &options,
+    };
+    let sarif = assert_valid(&schemas.sarif, &findings::sarif::sarif(&report), "SARIF");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let suppressions: Vec<&Value> = results
+        .iter()
+        .filter_map(|r| r.get("suppressions"))
+        .collect();
+    assert_eq!(suppressions.len(), 2, "each suppressed finding is a result");
+    assert_eq!(suppressions[0][0]["kind"], "external");
+    assert!(suppressions.iter().any(|s| {
+        s[0]["justification"]
+            .as_str()
+            .unwrap()
+            .contains("vulnerable_code_not_in_execute_path")
+    }));
+    let mut broken = sarif.clone();
+    broken["runs"][0]["results"][results.len() - 1]["suppressions"][0]["kind"] = "whim".into();
+    assert!(
+        !errors(&schemas.sarif, &broken).is_empty(),
+        "the schema checks suppressions"
+    );
+
+    let cdx = assert_valid(
+        &schemas.cyclonedx,
+        &findings::cyclonedx::cyclonedx(&report),
+        "CycloneDX findings",
+    );
+    let states: Vec<&str> = cdx["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["analysis"]["state"].as_str().unwrap())
+        .collect();
+    assert!(states.contains(&"not_affected") && states.contains(&"exploitable"));
+    let vex = assert_valid(
+        &schemas.cyclonedx,
+        &findings::cyclonedx::cyclonedx_vex(&report),
+        "CycloneDX VEX",
+    );
+    assert!(vex.get("dependencies").is_none());
+    let affected: Vec<&Value> = vex["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|v| v["affects"].as_array().unwrap().iter().map(|a| &a["ref"]))
+        .collect();
+    for c in vex["components"].as_array().unwrap() {
+        assert!(
+            affected.contains(&&c["bom-ref"]),
+            "only the components findings are about"
+        );
+    }
 }

@@ -3,6 +3,7 @@
 
 mod common;
 
+use crowsnest_model::exception::Triage;
 use crowsnest_report::findings::{self, FindingsReport};
 use crowsnest_report::{cyclonedx, spdx};
 
@@ -16,6 +17,8 @@ fn render_all(
         subject: &subject,
         inventory,
         findings: found,
+        triage: &Triage::default(),
+        show_suppressed: false,
         options: &options,
     };
     [
@@ -64,6 +67,8 @@ fn table_fits_in_120_columns() {
         subject: &subject,
         inventory: &inventory,
         findings: &found,
+        triage: &Triage::default(),
+        show_suppressed: false,
         options: &options,
     };
     let table = findings::table::table(&report);
@@ -112,6 +117,8 @@ fn empty_findings() {
         subject: &subject,
         inventory: &inventory,
         findings: &[],
+        triage: &Triage::default(),
+        show_suppressed: false,
         options: &options,
     };
     assert_eq!(

@@ -1,16 +1,19 @@
 //! `crowsnest scan image` and `crowsnest scan sbom`.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use crowsnest_catalog::Inventory;
 use crowsnest_feeds::AdvisoryDb;
 use crowsnest_matcher::{AdvisoryIndex, match_packages};
 use crowsnest_model::Severity;
+use crowsnest_model::exception::Triage;
 use crowsnest_model::finding::{Finding, FixStatus};
 use crowsnest_report::findings::{self, FindingsReport};
 use crowsnest_report::{DocumentOptions, ImageSubject};
 use crowsnest_service::assess::FeedsSource;
+use crowsnest_vex::{Exceptions, ImageTarget};
 
 use crate::args::{DbLocation, GlobalArgs, ScanFormat, ScanImageArgs, ScanOpts, ScanSbomArgs};
 
@@ -71,12 +74,50 @@ fn keep(f: &Finding, opts: &ScanOpts) -> bool {
         && (!opts.ignore_unfixed || f.fix_status == FixStatus::FixAvailable)
 }
 
+/// The ignore file found by default beside the target.
+const DEFAULT_IGNORE_FILE: &str = ".crowsnestignore.yaml";
+
+/// Ignore rules and VEX statements named on the command line; without `--ignore-file`,
+/// `.crowsnestignore.yaml` in `beside` when it exists.
+fn exceptions(opts: &ScanOpts, beside: &Path) -> anyhow::Result<Exceptions> {
+    let default = beside.join(DEFAULT_IGNORE_FILE);
+    let ignore_file = opts
+        .ignore_file
+        .clone()
+        .or_else(|| default.is_file().then_some(default));
+    let mut exceptions = Exceptions::default();
+    if let Some(file) = ignore_file {
+        exceptions.rules = crowsnest_vex::load_ignore_file(&file)?;
+    }
+    for path in &opts.vex {
+        exceptions
+            .statements
+            .extend(crowsnest_vex::load_vex_path(path)?);
+    }
+    Ok(exceptions)
+}
+
+/// What rules and statements match the image on.
+fn target(subject: &ImageSubject) -> ImageTarget {
+    ImageTarget {
+        digests: subject
+            .manifest_digest
+            .iter()
+            .chain(&subject.config_digest)
+            .cloned()
+            .collect(),
+        repository: subject.repository(),
+    }
+}
+
 async fn scan(
     subject: ImageSubject,
     inventory: Inventory,
     opts: &ScanOpts,
+    beside: &Path,
     global: &GlobalArgs,
 ) -> anyhow::Result<i32> {
+    let exceptions = exceptions(opts, beside)?;
     let source = open_db(opts, global).await?;
     let report = match_packages(&source, &inventory.packages, inventory.distro.as_ref())
         .context("matching packages against advisories")?;
@@ -85,16 +126,31 @@ async fn scan(
     for p in &report.problems {
         tracing::info!(problem = ?p, "not matched");
     }
-    let findings: Vec<Finding> = report
-        .findings
-        .into_iter()
-        .filter(|f| keep(f, opts))
-        .collect();
-    let options = DocumentOptions::default();
+    let now = time::OffsetDateTime::now_utc();
+    let (open, mut triage): (Vec<Finding>, Triage) =
+        exceptions.apply(report.findings, &inventory.packages, &target(&subject), now);
+    for expired in &triage.expired {
+        eprintln!(
+            "warning: {} expired on {}: no longer applied",
+            expired.source, expired.expired
+        );
+    }
+    let findings: Vec<Finding> = open.into_iter().filter(|f| keep(f, opts)).collect();
+    triage.suppressed.retain(|s| keep(&s.finding, opts));
+    // A VEX document states facts as of now; other formats describe the image.
+    let options = match opts.format {
+        ScanFormat::Openvex | ScanFormat::CyclonedxVex => DocumentOptions {
+            timestamp: Some(now),
+            ..DocumentOptions::default()
+        },
+        _ => DocumentOptions::default(),
+    };
     let rendered = FindingsReport {
         subject: &subject,
         inventory: &inventory,
         findings: &findings,
+        triage: &triage,
+        show_suppressed: opts.show_suppressed,
         options: &options,
     };
     let text = match opts.format {
@@ -102,6 +158,8 @@ async fn scan(
         ScanFormat::Json => findings::json::json(&rendered),
         ScanFormat::Sarif => findings::sarif::sarif(&rendered),
         ScanFormat::Cyclonedx => findings::cyclonedx::cyclonedx(&rendered),
+        ScanFormat::Openvex => findings::openvex::openvex(&rendered),
+        ScanFormat::CyclonedxVex => findings::cyclonedx::cyclonedx_vex(&rendered),
     };
     let mut out = crate::output::writer(opts.output.as_deref())?;
     out.write_all(text.as_bytes())?;
@@ -119,10 +177,34 @@ async fn scan(
     })
 }
 
+/// Where a local image lives (the directory holding the layout or archive); `None` for
+/// registry images.
+fn local_parent(reference: &str) -> Option<PathBuf> {
+    use crowsnest_acquire::reference::ImageRef;
+    let path = match reference.parse::<ImageRef>().ok()? {
+        ImageRef::Registry(_) => return None,
+        ImageRef::OciLayout { dir, .. } => dir,
+        ImageRef::OciArchive { file, .. } | ImageRef::DockerArchive { file, .. } => file,
+    };
+    Some(
+        path.parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from(".")),
+    )
+}
+
 pub async fn image(args: ScanImageArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
     let (image, inventory) =
         super::sbom::inventory_image(&args.reference, &args.image, global).await?;
-    scan(super::sbom::subject(&image), inventory, &args.scan, global).await
+    let beside = local_parent(&args.reference).unwrap_or_else(|| PathBuf::from("."));
+    scan(
+        super::sbom::subject(&image),
+        inventory,
+        &args.scan,
+        &beside,
+        global,
+    )
+    .await
 }
 
 pub async fn sbom(args: ScanSbomArgs, global: &GlobalArgs) -> anyhow::Result<i32> {
@@ -135,5 +217,17 @@ pub async fn sbom(args: ScanSbomArgs, global: &GlobalArgs) -> anyhow::Result<i32
         name,
         ..ImageSubject::default()
     };
-    scan(subject, imported.into_inventory(), &args.scan, global).await
+    let beside = args
+        .file
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    scan(
+        subject,
+        imported.into_inventory(),
+        &args.scan,
+        &beside,
+        global,
+    )
+    .await
 }

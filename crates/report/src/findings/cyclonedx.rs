@@ -3,6 +3,7 @@
 //! analysis block.
 
 use crowsnest_model::Severity;
+use crowsnest_model::exception::{Justification, Suppression, SuppressionKind};
 use crowsnest_model::finding::{Finding, FixStatus};
 use serde::Serialize;
 
@@ -66,6 +67,8 @@ struct Advisory {
 #[derive(Serialize)]
 struct Analysis {
     state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    justification: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     response: Vec<&'static str>,
     detail: String,
@@ -143,7 +146,56 @@ fn ratings(finding: &Finding) -> Vec<Rating> {
     }
 }
 
-fn analysis(finding: &Finding) -> Analysis {
+/// OpenVEX justifications in CycloneDX's vocabulary.
+fn cyclonedx_justification(j: Justification) -> &'static str {
+    match j {
+        Justification::ComponentNotPresent | Justification::VulnerableCodeNotPresent => {
+            "code_not_present"
+        }
+        Justification::VulnerableCodeNotInExecutePath => "code_not_reachable",
+        Justification::VulnerableCodeCannotBeControlledByAdversary => "requires_environment",
+        Justification::InlineMitigationsAlreadyExist => "protected_by_mitigating_control",
+    }
+}
+
+fn analysis(finding: &Finding, suppressed: Option<&Suppression>, notes: &[&str]) -> Analysis {
+    let mut analysis = match suppressed {
+        Some(s) => suppressed_analysis(s),
+        None => open_analysis(finding),
+    };
+    for note in notes {
+        analysis.detail.push_str(&format!(" Note: {note}."));
+    }
+    analysis
+}
+
+fn suppressed_analysis(s: &Suppression) -> Analysis {
+    let detail = s.describe();
+    match s.kind {
+        SuppressionKind::VexNotAffected => Analysis {
+            state: "not_affected",
+            justification: s.justification.map(cyclonedx_justification),
+            response: vec![],
+            detail,
+        },
+        SuppressionKind::VexFixed => Analysis {
+            state: "resolved",
+            justification: None,
+            response: vec![],
+            detail,
+        },
+        // An accepted risk is still a vulnerability in the image: saying "not affected"
+        // would be false, so the state stays exploitable and the response says why.
+        SuppressionKind::IgnoreRule | SuppressionKind::Exception => Analysis {
+            state: "exploitable",
+            justification: None,
+            response: vec!["will_not_fix"],
+            detail: format!("Risk accepted: {detail}"),
+        },
+    }
+}
+
+fn open_analysis(finding: &Finding) -> Analysis {
     // The matcher found the version inside the advisory's ranges; whether the code is
     // reachable is not known, so the state is "in triage", never "exploitable".
     let (response, detail) = match finding.fix_status {
@@ -163,6 +215,7 @@ fn analysis(finding: &Finding) -> Analysis {
     };
     Analysis {
         state: "in_triage",
+        justification: None,
         response,
         detail,
     }
@@ -214,12 +267,38 @@ fn properties(finding: &Finding) -> Vec<sbom::Property> {
     props
 }
 
-/// The image SBOM with the findings as CycloneDX 1.6 vulnerabilities.
+impl Vulnerability {
+    /// The `bom-ref`s of the components this vulnerability affects.
+    pub(crate) fn affected_refs(&self) -> impl Iterator<Item = &str> {
+        self.affects.iter().map(|a| a.reference.as_str())
+    }
+}
+
+/// The image SBOM with the findings as CycloneDX 1.6 vulnerabilities (suppressed ones
+/// with their analysis state).
 pub fn cyclonedx(report: &FindingsReport) -> String {
+    sbom::to_json(&with_vulnerabilities(report))
+}
+
+/// CycloneDX VEX: the image, the components findings are about and every finding's
+/// analysis (open ones `in_triage`, VEX-suppressed `not_affected`/`resolved` with the
+/// justification, accepted risks `exploitable` with `will_not_fix`).
+pub fn cyclonedx_vex(report: &FindingsReport) -> String {
+    let mut bom = with_vulnerabilities(report);
+    bom.keep_affected_components();
+    sbom::to_json(&bom)
+}
+
+fn with_vulnerabilities(report: &FindingsReport) -> sbom::Bom {
     let mut bom = sbom::build(report.subject, report.inventory, report.options);
     let refs = component_refs(&report.inventory.packages);
     let mut vulnerabilities = Vec::new();
-    for finding in report.sorted() {
+    let open = report.sorted().into_iter().map(|f| (f, None));
+    let suppressed = report
+        .sorted_suppressed()
+        .into_iter()
+        .map(|s| (&s.finding, Some(&s.suppression)));
+    for (finding, suppression) in open.chain(suppressed) {
         let component = report.package_of(finding).and_then(|p| {
             refs.iter()
                 .find(|(q, _)| std::ptr::eq(*q, p))
@@ -249,7 +328,11 @@ pub fn cyclonedx(report: &FindingsReport) -> String {
                 .iter()
                 .map(|r| Advisory { url: r.url.clone() })
                 .collect(),
-            analysis: analysis(finding),
+            analysis: analysis(
+                finding,
+                suppression,
+                &report.triage.notes_of(finding).collect::<Vec<_>>(),
+            ),
             affects: vec![Affects {
                 reference,
                 versions: vec![AffectedVersion {
@@ -261,5 +344,5 @@ pub fn cyclonedx(report: &FindingsReport) -> String {
         });
     }
     bom.vulnerabilities = vulnerabilities;
-    sbom::to_json(&bom)
+    bom
 }

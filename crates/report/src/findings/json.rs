@@ -1,7 +1,10 @@
 //! Findings as JSON: the image, counts by severity and every finding (the
 //! [`Finding`] fields, plus the evidence paths of its package), in report order.
 
+use std::collections::BTreeMap;
+
 use crowsnest_model::Severity;
+use crowsnest_model::exception::{ExpiredRule, Suppression, SuppressionKind};
 use crowsnest_model::finding::{Finding, FixStatus};
 use serde::Serialize;
 
@@ -19,6 +22,11 @@ struct Document<'a> {
     image: &'a ImageSubject,
     summary: Summary,
     findings: Vec<Entry<'a>>,
+    /// The suppressed findings, with `--show-suppressed` (their count is in `summary`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppressed: Option<Vec<Entry<'a>>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    expired_rules: &'a [ExpiredRule],
 }
 
 #[derive(Serialize)]
@@ -38,6 +46,9 @@ struct Summary {
     unknown: usize,
     fix_available: usize,
     in_kev: usize,
+    /// Findings hidden by VEX statements, ignore rules or exceptions (not in `total`).
+    suppressed: usize,
+    suppressed_by: BTreeMap<SuppressionKind, usize>,
 }
 
 #[derive(Serialize)]
@@ -46,6 +57,10 @@ struct Entry<'a> {
     finding: &'a Finding,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     evidence: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppression: Option<&'a Suppression>,
 }
 
 /// The findings as pretty JSON with a final newline.
@@ -53,6 +68,8 @@ pub fn json(report: &FindingsReport) -> String {
     let sorted = report.sorted();
     let mut summary = Summary {
         total: sorted.len(),
+        suppressed: report.triage.suppressed.len(),
+        suppressed_by: report.triage.counts().into_iter().collect(),
         ..Default::default()
     };
     for f in &sorted {
@@ -80,8 +97,23 @@ pub fn json(report: &FindingsReport) -> String {
             .map(|f| Entry {
                 finding: f,
                 evidence: report.evidence_of(f),
+                notes: report.triage.notes_of(f).collect(),
+                suppression: None,
             })
             .collect(),
+        suppressed: report.show_suppressed.then(|| {
+            report
+                .sorted_suppressed()
+                .into_iter()
+                .map(|s| Entry {
+                    finding: &s.finding,
+                    evidence: report.evidence_of(&s.finding),
+                    notes: Vec::new(),
+                    suppression: Some(&s.suppression),
+                })
+                .collect()
+        }),
+        expired_rules: &report.triage.expired,
     };
     let mut text = serde_json::to_string_pretty(&document).expect("findings serialize");
     text.push('\n');

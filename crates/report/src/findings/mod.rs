@@ -6,6 +6,7 @@
 
 pub mod cyclonedx;
 pub mod json;
+pub mod openvex;
 pub mod sarif;
 pub mod table;
 
@@ -13,17 +14,26 @@ use std::cmp::Ordering;
 
 use crowsnest_catalog::Inventory;
 use crowsnest_model::Package;
+use crowsnest_model::exception::{SuppressedFinding, Triage};
 use crowsnest_model::finding::Finding;
 
 use crate::{DocumentOptions, ImageSubject};
 
 /// What a findings report is about: the image, its inventory (for evidence paths and the
-/// CycloneDX components) and the findings the matcher made for it.
+/// CycloneDX components), the open findings, and what exceptions did to the rest.
+///
+/// Suppressed findings are never silent: every format counts them by what suppressed
+/// them; SARIF, CycloneDX and OpenVEX always carry them in their own vocabulary
+/// (`suppressions`, `analysis.state`, `status`); table and JSON list them when
+/// `show_suppressed` is set.
 #[derive(Clone, Copy, Debug)]
 pub struct FindingsReport<'a> {
     pub subject: &'a ImageSubject,
     pub inventory: &'a Inventory,
+    /// The open findings.
     pub findings: &'a [Finding],
+    pub triage: &'a Triage,
+    pub show_suppressed: bool,
     pub options: &'a DocumentOptions,
 }
 
@@ -35,24 +45,16 @@ impl<'a> FindingsReport<'a> {
         sorted
     }
 
-    /// The inventory package a finding is about: same purl and layer, else same purl,
-    /// else same kind, name and version.
+    /// Suppressed findings in report order.
+    pub(crate) fn sorted_suppressed(&self) -> Vec<&'a SuppressedFinding> {
+        let mut sorted: Vec<&SuppressedFinding> = self.triage.suppressed.iter().collect();
+        sorted.sort_by(|a, b| report_order(&a.finding, &b.finding));
+        sorted
+    }
+
+    /// The inventory package a finding is about.
     pub(crate) fn package_of(&self, finding: &Finding) -> Option<&'a Package> {
-        let wanted = &finding.package;
-        let packages = &self.inventory.packages;
-        packages
-            .iter()
-            .find(|p| !p.purl.is_empty() && p.purl == wanted.purl && p.layer == wanted.layer)
-            .or_else(|| {
-                packages
-                    .iter()
-                    .find(|p| !p.purl.is_empty() && p.purl == wanted.purl)
-            })
-            .or_else(|| {
-                packages.iter().find(|p| {
-                    p.kind == wanted.kind && p.name == wanted.name && p.version == wanted.version
-                })
-            })
+        finding.package.find_in(&self.inventory.packages)
     }
 
     /// Evidence paths of the finding's package, sorted.

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crowsnest_model::Severity;
+use crowsnest_model::exception::Suppression;
 use crowsnest_model::finding::Finding;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -127,7 +128,32 @@ fn message(finding: &Finding) -> String {
     text
 }
 
-fn result(report: &FindingsReport, finding: &Finding, rule_index: usize) -> Value {
+/// A SARIF `suppression`: always `external` (the decision lives outside the scanned
+/// image) and `accepted`; the justification says by what and why.
+fn suppression(s: &Suppression) -> Value {
+    let mut properties = serde_json::Map::new();
+    properties.insert("kind".into(), json!(s.kind));
+    properties.insert("source".into(), json!(s.source));
+    if let Some(j) = s.justification {
+        properties.insert("vexJustification".into(), json!(j));
+    }
+    if let Some(e) = &s.expires {
+        properties.insert("expires".into(), json!(e));
+    }
+    json!({
+        "kind": "external",
+        "status": "accepted",
+        "justification": s.describe(),
+        "properties": Value::Object(properties),
+    })
+}
+
+fn result(
+    report: &FindingsReport,
+    finding: &Finding,
+    rule_index: usize,
+    suppressed: Option<&Suppression>,
+) -> Value {
     let evidence = report.evidence_of(finding);
     let uris: Vec<String> = if evidence.is_empty() {
         // No file evidences the package: its package URL is still a valid URI.
@@ -167,7 +193,11 @@ fn result(report: &FindingsReport, finding: &Finding, rule_index: usize) -> Valu
     if let Some(layer) = &finding.package.layer {
         properties.insert("layerDiffID".into(), json!(layer.to_string()));
     }
-    json!({
+    let notes: Vec<&str> = report.triage.notes_of(finding).collect();
+    if !notes.is_empty() {
+        properties.insert("notes".into(), json!(notes));
+    }
+    let mut result = json!({
         "ruleId": finding.id,
         "ruleIndex": rule_index,
         "level": level(finding.severity),
@@ -178,15 +208,25 @@ fn result(report: &FindingsReport, finding: &Finding, rule_index: usize) -> Valu
                 format!("{}|{}|{}", finding.id, finding.package.purl, finding.package.version),
         },
         "properties": Value::Object(properties),
-    })
+    });
+    if let Some(s) = suppressed {
+        result["suppressions"] = json!([suppression(s)]);
+    }
+    result
 }
 
-/// The findings as a SARIF 2.1.0 log with one run.
+/// The findings as a SARIF 2.1.0 log with one run; suppressed findings are results
+/// with `suppressions`, after the open ones.
 pub fn sarif(report: &FindingsReport) -> String {
     let sorted = report.sorted();
+    let suppressed = report.sorted_suppressed();
     // One rule per vulnerability, described by its most severe finding; rules sorted by id.
     let mut by_id: BTreeMap<&str, &Finding> = BTreeMap::new();
-    for f in &sorted {
+    for f in sorted
+        .iter()
+        .copied()
+        .chain(suppressed.iter().map(|s| &s.finding))
+    {
         by_id
             .entry(f.id.as_str())
             .and_modify(|current| {
@@ -201,8 +241,19 @@ pub fn sarif(report: &FindingsReport) -> String {
     let rules: Vec<Rule> = by_id.values().map(|f| rule(f)).collect();
     let results: Vec<Value> = sorted
         .iter()
-        .map(|f| result(report, f, rule_index[f.id.as_str()]))
+        .map(|f| result(report, f, rule_index[f.id.as_str()], None))
+        .chain(suppressed.iter().map(|s| {
+            let f = &s.finding;
+            result(report, f, rule_index[f.id.as_str()], Some(&s.suppression))
+        }))
         .collect();
+    let mut run_properties = json!({ "image": report.subject.name });
+    if !report.triage.suppressed.is_empty() {
+        run_properties["suppressed"] = json!(report.triage.suppressed.len());
+    }
+    if !report.triage.expired.is_empty() {
+        run_properties["expiredRules"] = json!(report.triage.expired);
+    }
     let log = json!({
         "$schema": SCHEMA_URL,
         "version": "2.1.0",
@@ -213,7 +264,7 @@ pub fn sarif(report: &FindingsReport) -> String {
                 "rules": rules,
             }},
             "results": results,
-            "properties": { "image": report.subject.name },
+            "properties": run_properties,
         }],
     });
     let mut text = serde_json::to_string_pretty(&log).expect("SARIF serializes");

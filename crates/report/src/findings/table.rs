@@ -177,14 +177,66 @@ fn widths(rows: &[[String; 11]]) -> [usize; 11] {
     widths
 }
 
-/// The findings as a table, followed by a one-line summary of counts by severity.
+/// The findings as a table, followed by a one-line summary of counts by severity, notes
+/// on findings, what was suppressed (listed with `show_suppressed`) and expired rules.
 pub fn table(report: &FindingsReport) -> String {
     let sorted = report.sorted();
-    if sorted.is_empty() {
-        return "No vulnerabilities found.\n".to_string();
+    let mut out = if sorted.is_empty() {
+        "No vulnerabilities found.\n".to_string()
+    } else {
+        let rows: Vec<[String; 11]> = sorted.iter().map(|f| row(report, f)).collect();
+        let mut out = grid(&rows);
+        out.push('\n');
+        out.push_str(&summary(&sorted));
+        out
+    };
+    let notes: Vec<String> = sorted
+        .iter()
+        .flat_map(|f| {
+            report
+                .triage
+                .notes_of(f)
+                .map(move |n| format!("  {} {}: {n}", f.id, f.package.name))
+        })
+        .collect();
+    if !notes.is_empty() {
+        out.push_str("Notes:\n");
+        for n in notes {
+            out.push_str(&n);
+            out.push('\n');
+        }
     }
-    let rows: Vec<[String; 11]> = sorted.iter().map(|f| row(report, f)).collect();
-    let widths = widths(&rows);
+    if let Some(counts) = report.triage.describe_counts() {
+        out.push_str(&counts);
+        if report.show_suppressed {
+            out.push_str(":\n");
+            for s in report.sorted_suppressed() {
+                let f = &s.finding;
+                out.push_str(&format!(
+                    "  {} {} {} ({}): {}\n",
+                    f.id,
+                    f.package.name,
+                    f.package.version,
+                    f.severity,
+                    s.suppression.describe()
+                ));
+            }
+        } else {
+            out.push_str(" (--show-suppressed lists them)\n");
+        }
+    }
+    for e in &report.triage.expired {
+        out.push_str(&format!(
+            "{} expired on {}: no longer applied\n",
+            e.source, e.expired
+        ));
+    }
+    out
+}
+
+/// The header and the rows, cut to fit.
+fn grid(rows: &[[String; 11]]) -> String {
+    let widths = widths(rows);
     let mut out = String::new();
     let headers = COLUMNS.map(|c| c.header.to_string());
     for cells in std::iter::once(&headers).chain(rows.iter()) {
@@ -200,8 +252,6 @@ pub fn table(report: &FindingsReport) -> String {
         out.push_str(line.trim_end());
         out.push('\n');
     }
-    out.push('\n');
-    out.push_str(&summary(&sorted));
     out
 }
 
