@@ -28,6 +28,7 @@ fn finding(id: &str, kind: PackageKind, name: &str, version: &str, purl: &str) -
             ecosystem: kind.osv_language_ecosystem().unwrap_or("Debian:12").into(),
             layer: None,
             matched_source: None,
+            identity: None,
         },
         installed_version: version.into(),
         fixed_versions: vec![],
@@ -376,6 +377,7 @@ fn package_ranges_severities_and_paths_select() {
         licenses: vec![],
         layer: None,
         evidence: vec![],
+        identity: None,
     };
     minimist_pkg.evidence = vec!["/app/node_modules/minimist/package.json".into()];
     let mut findings = app_findings();
