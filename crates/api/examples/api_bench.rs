@@ -191,6 +191,7 @@ async fn main() {
                 licenses: vec![],
                 layer: None,
                 evidence: vec![],
+                identity: None,
             }],
             created: None,
         };

@@ -88,6 +88,7 @@ mod tests {
             licenses: vec!["MIT\u{7}".into()],
             layer: None,
             evidence: vec!["/var/lib/dpkg/status".into()],
+            identity: None,
         }
     }
 

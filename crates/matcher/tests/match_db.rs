@@ -239,6 +239,7 @@ impl SyntheticInventories {
                     licenses: vec![],
                     layer: None,
                     evidence: vec![],
+                    identity: None,
                 });
             }
         }
