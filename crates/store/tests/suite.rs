@@ -774,6 +774,22 @@ async fn schema_is_the_same_on_both_backends(h: Harness) {
             "cluster_id,container,digest,image,namespace,pod,snapshot_id",
         ),
         ("api_tokens", "created_at,last_used,name,role,token_sha256"),
+        (
+            "console_sessions",
+            "created_at,csrf_sha256,expires_at,id_sha256,token_name",
+        ),
+        (
+            "setting_overrides",
+            "kind,name,settings_json,updated_at,updated_by",
+        ),
+        (
+            "settings_audit",
+            "actor,at,id,kind,name,new_json,old_json",
+        ),
+        (
+            "saved_queries",
+            "cluster,created_at,id,name,query_text,token_name",
+        ),
     ];
     for (table, columns) in expected {
         let n = columns.split(',').count() as i64;
