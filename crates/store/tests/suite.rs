@@ -782,10 +782,7 @@ async fn schema_is_the_same_on_both_backends(h: Harness) {
             "setting_overrides",
             "kind,name,settings_json,updated_at,updated_by",
         ),
-        (
-            "settings_audit",
-            "actor,at,id,kind,name,new_json,old_json",
-        ),
+        ("settings_audit", "actor,at,id,kind,name,new_json,old_json"),
         (
             "saved_queries",
             "cluster,created_at,id,name,query_text,token_name",
