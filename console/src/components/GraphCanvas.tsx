@@ -1,6 +1,7 @@
 import Graph from 'graphology';
 import { useEffect, useRef, useState } from 'react';
 import Sigma from 'sigma';
+import { drawDiscNodeHover } from 'sigma/rendering';
 import { layered } from './layout';
 import { neutralise } from './Text';
 
@@ -90,6 +91,10 @@ export function GraphCanvas({
         labelDensity: nodes.length <= 100 ? 100 : 1,
         labelGridCellSize: nodes.length <= 100 ? 10 : 100,
         labelColor: { color: dark ? '#e6e9ef' : '#111827' },
+        // sigma draws a hovered or selected node's label on a white box: dark text there
+        // in both themes (the dark theme's light label colour was unreadable on it).
+        defaultDrawNodeHover: (context, data, settings) =>
+          drawDiscNodeHover(context, data, { ...settings, labelColor: { color: '#111827' } }),
         edgeLabelColor: { color: dark ? '#c7cdd8' : '#374151' },
         labelRenderedSizeThreshold: nodes.length > 500 ? 12 : 0,
         defaultEdgeType: 'arrow',
